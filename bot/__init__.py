@@ -1,0 +1,1 @@
+"""Zhongshu's WeCom side: callback, understanding, sender, emulator and CLI."""

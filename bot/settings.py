@@ -1,0 +1,78 @@
+"""Settings read from the environment and an optional `.env` file."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WECOM_REAL_API_BASE = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+# Development defaults: they work against the local emulator and are rejected
+# outside development by `Settings.check_production_secrets`.
+DEV_CORP_ID = "ww0000zhongshudev"
+DEV_SECRET = "dev-secret-not-for-production"
+DEV_TOKEN = "zhongshudevtoken"
+DEV_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "your-", "xxx", "not-for-production")
+
+
+class SettingsError(RuntimeError):
+    """Raised when a setting is missing or unusable; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    zhongshu_env: Literal["development", "test", "production"] = "development"
+
+    wecom_corp_id: str = DEV_CORP_ID
+    wecom_agent_id: int = 1000002
+    wecom_secret: str = DEV_SECRET
+    wecom_token: str = DEV_TOKEN
+    wecom_aes_key: str = DEV_AES_KEY
+    wecom_api_base: str = WECOM_REAL_API_BASE
+
+    database_url: str = "sqlite:///./zhongshu.db"
+    redis_url: str | None = None
+
+    http_timeout_seconds: float = Field(default=5.0, gt=0)
+    max_callback_body_bytes: int = Field(default=64 * 1024, gt=0)
+    inbox_workers: int = Field(default=2, ge=0, description="worker threads per server process")
+    dialogue_ttl_seconds: int = Field(default=600, gt=0)
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+
+    @property
+    def is_development(self) -> bool:
+        return self.zhongshu_env != "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check_production_secrets(self) -> None:
+        """Raise SettingsError naming the first WeCom secret that is missing or a placeholder."""
+        if self.is_development:
+            return
+        secrets = {
+            "WECOM_CORP_ID": (self.wecom_corp_id, DEV_CORP_ID),
+            "WECOM_SECRET": (self.wecom_secret, DEV_SECRET),
+            "WECOM_TOKEN": (self.wecom_token, DEV_TOKEN),
+            "WECOM_AES_KEY": (self.wecom_aes_key, DEV_AES_KEY),
+        }
+        for variable, (value, dev_default) in secrets.items():
+            lowered = value.strip().lower()
+            if not lowered or value == dev_default or any(m in lowered for m in PLACEHOLDER_MARKERS):
+                raise SettingsError(
+                    f"{variable} is missing or a placeholder; set it to the value from the WeCom admin console"
+                )
+        if len(self.wecom_aes_key) != 43:
+            raise SettingsError("WECOM_AES_KEY must be the 43-character EncodingAESKey from the WeCom admin console")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

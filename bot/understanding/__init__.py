@@ -1,0 +1,1 @@
+"""Message understanding: command grammar and visit-note extraction."""

@@ -1,0 +1,1 @@
+"""Figures aggregated in SQL, charts and Excel exports."""
