@@ -291,7 +291,11 @@ def find_numbers(text: str) -> list[NumberMention]:
                 continue
             low = high = value = single
 
-        unit = "%" if match["percent"] else None
+        unit = None
+        if match["percent"]:
+            unit = "%"
+        elif match["capital"] and re.search("[元圆]", match["capital"]):
+            unit = "元"
         more = False
         unit_match = _UNIT_RE.match(text, end) if unit is None else None
         if unit_match:
