@@ -144,10 +144,11 @@ _YEAR_PART_RE = re.compile(
 _WEEK_RE = re.compile(
     r"(?:(?P<wp>下下个?|下个?|上上个?|上个?|本|这个?|今)(?:周|星期|礼拜|週)"
     rf"|(?<![每{_CN_NUM_CHARS}几\d个上下本这今小老姓叫阿])(?:周|星期|礼拜|週))"
-    rf"(?P<wd>[一二三四五六日天末中初1-7](?![\d{_CN_NUM_CHARS}]))?"
+    # 下周二三 / 下周六日 name two days; the mention resolves to the first.
+    rf"(?:(?P<wd>[一二三四五六日天末中初1-7])(?P<wd2>[二三四五六日天](?![\d{_CN_NUM_CHARS}]))?(?![\d{_CN_NUM_CHARS}]))?"
 )
 _REL_DAY_RE = re.compile(
-    r"大后天|大前天|今天|今日|今早|今晚|今儿个?|明天|明日|明早|明晚|明儿个?|昨天|昨日|昨晚|昨儿个?"
+    r"今明两天|大后天|大前天|今天|今日|今早|今晚|今儿个?|明天|明日|明早|明晚|明儿个?|昨天|昨日|昨晚|昨儿个?"
     r"|(?<![之以然最提目眼跟面当往事先随此其落滞推延])(?:后天|前天)"
 )
 _DAY_ONLY_RE = re.compile(
@@ -266,7 +267,7 @@ _YEAR_OFFSETS = {"今年": 0, "明年": 1, "去年": -1, "后年": 2, "今": 0, 
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
              "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 _REL_DAY_OFFSETS = {
-    "大后天": 3, "后天": 2, "明天": 1, "明日": 1, "明早": 1, "明晚": 1, "明儿": 1, "明儿个": 1,
+    "今明两天": 1, "大后天": 3, "后天": 2, "明天": 1, "明日": 1, "明早": 1, "明晚": 1, "明儿": 1, "明儿个": 1,
     "今天": 0, "今日": 0, "今早": 0, "今晚": 0, "今儿": 0, "今儿个": 0,
     "昨天": -1, "昨日": -1, "昨晚": -1, "昨儿": -1, "昨儿个": -1, "前天": -2, "大前天": -3,
 }
@@ -430,7 +431,9 @@ def _resolve_week(m: re.Match, ctx: _Context) -> _Resolved | None:
 
 
 def _resolve_rel_day(m: re.Match, ctx: _Context) -> _Resolved | None:
-    return ctx.today + timedelta(days=_REL_DAY_OFFSETS[m.group()]), "day", None
+    value = ctx.today + timedelta(days=_REL_DAY_OFFSETS[m.group()])
+    # 今明两天 (today or tomorrow) means by tomorrow.
+    return value, "day", "before" if m.group() == "今明两天" else None
 
 
 def _resolve_day_only(m: re.Match, ctx: _Context) -> _Resolved | None:

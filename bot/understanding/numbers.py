@@ -160,6 +160,8 @@ _BLOCK_PATTERNS = [
     # Clock times: 9点, 9点半, 10:30, 三点钟, 十点二十分.
     r"(?<![\d.])\d{1,2}(?:[点时](?:半|钟|\d{1,2}分|[一二三]刻)?|[:：][0-5]\d)",
     rf"(?<![{_CN_NUM}])[一二两三四五六七八九十]{{1,3}}点(?:半|钟|[一二三]刻|[零一二三四五六七八九十]{{1,3}}分|(?![零一二三四五六七八九]))",
+    # Designations: 1号楼, 3号线, 中山路15号 (a day of month is blocked as a date).
+    rf"[\d{_CN_NUM}]+号",
     # Ordinals: 第一次, 第三批, 第2期.
     rf"第[\d{_CN_NUM}]+",
     # Words that contain numeral characters but are not numbers.
@@ -386,10 +388,13 @@ def _is_money(text: str, mention: NumberMention) -> bool:
     return False
 
 
-def find_money(text: str) -> list[MoneyMention]:
-    """Find amounts of money in CNY: totals, unit prices and price differences."""
+def find_money(text: str, numbers: list[NumberMention] | None = None) -> list[MoneyMention]:
+    """Find amounts of money in CNY: totals, unit prices and price differences.
+
+    Pass `numbers` when `find_numbers(text)` has already run, to skip running it again.
+    """
     money: list[MoneyMention] = []
-    for mention in find_numbers(text):
+    for mention in find_numbers(text) if numbers is None else numbers:
         if not _is_money(text, mention):
             continue
         before = _clause_before(text, mention.start, 8)

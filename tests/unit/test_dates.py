@@ -184,6 +184,10 @@ CASES = [
     (FRI, "明天上午9点", "2026-12-05"),
     (FRI, "昨天下午", "2026-12-03"),
     (FRI, "周四晚上8点半", "2026-12-10"),
+    # Two days named together resolve to the first.
+    (FRI, "下周二三都可以", "2026-12-08"),
+    (FRI, "下周六日", "2026-12-12"),
+    (FRI, "今明两天", "2026-12-05"),
 ]
 
 
@@ -207,6 +211,8 @@ ATTRIBUTES = [
     (FRI, "两周后", "relation", "on"),
     (FRI, "本月内", "relation", "before"),
     (BEFORE_FESTIVAL, "年后", "relation", "after"),
+    (FRI, "今明两天", "relation", "before"),
+    (FRI, "下周二三都可以", "text", "下周二三"),
     (FRI, "下周", "precision", "week"),
     (FRI, "下个月", "precision", "month"),
     (FRI, "明年二月", "precision", "month"),

@@ -90,6 +90,9 @@ FIND_CASES = [
     ("5块一方", [("5块", 5, "块")]),
     ("一吨310", [("310", 310, None)]),
     ("二期项目需要C30三万方", [("二期", 2, "期"), ("三万方", 30000, "方")]),
+    ("1号楼的工程量1200方", [("1200方", 1200, "方")]),
+    ("3号线项目需要约2万方", [("2万方", 20000, "方")]),
+    ("下周二三都可以", []),
 ]
 
 
@@ -253,3 +256,9 @@ def test_find_money_span_matches_text():
     text = "合同额156.8万元,约定12月20日开始供货"
     [money] = find_money(text)
     assert text[money.start:money.end] == money.text == "156.8万元"
+
+
+def test_find_money_reuses_numbers():
+    text = "回款35万已到账,剩余尾款12万"
+    numbers = find_numbers(text)
+    assert find_money(text, numbers) == find_money(text)
