@@ -7,19 +7,21 @@ for 前/之前/以前/内, "after" for 后/之后/以后) and whether it lies in
 Rules for the ambiguous cases:
 
 * Weeks start on Monday (the Chinese convention). 下周X is weekday X of the week
-  after the current Monday-to-Sunday week, so 下周三 said on a Sunday is 3 days
-  later. 下下周X adds one more week, 上周X goes back one.
+  after the current Monday-to-Sunday week, so 下周三 in a message sent on a
+  Sunday is 3 days later. 下下周X adds one more week, 上周X goes back one.
 * A bare weekday (周X, 星期X, 礼拜X without 本/这/下/上) means this week's day X when
   that day is still ahead. When it has already passed this week, it means next
   week's day X unless the clause reads as past (了, 已, 刚, 过 as in 去过), in which
   case it stays in this week. When X is today, it stays today unless followed by
-  前/之前/以前 (周五前 said on a Friday means next Friday).
+  前/之前/以前 (周五前 in a Friday message means next Friday).
 * A month/day without a year (1月15号, 12.15) takes the message year, except that a
   date more than 60 days before the message date moves to next year, and a date
-  more than 300 days after it moves to last year (12月28日 said on 3 January).
+  more than 300 days after it moves to last year (12月28日 in a message of 3 January).
 * A bare day of month (15号) is in the message month. When it has passed, it moves
   to next month unless the clause reads as past.
 * 年底/年末/年前 are 31 December. 年后 and 过年后 mean after the Spring Festival.
+  A bare 年初 from October on means January of next year.
+* 周末 is this week's Saturday, or the message date itself on a Saturday or Sunday.
 * A holiday with 前 resolves to the day before the holiday (元旦前 → 31 December,
   春节前 → the Spring Festival eve), with relation "before". A holiday is its next
   occurrence on or after the message date.
@@ -51,7 +53,8 @@ __all__ = ["DateMention", "find_dates", "SPRING_FESTIVAL", "SHANGHAI"]
 # offset is exact for every date a visit note can mention.
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
-# Gregorian date of the Spring Festival (the first day of the lunar year).
+# Gregorian date of the Spring Festival (the first day of the lunar year),
+# checked against LunarDate(year, 1, 1) of the lunardate package 0.3.0.
 SPRING_FESTIVAL = {
     2024: date(2024, 2, 10),
     2025: date(2025, 1, 29),
@@ -177,6 +180,9 @@ _TIME_QUALIFIER_RE = re.compile(
 )
 _RELATION_RE = re.compile(
     r"之前|以前|前(?![往来去进台端])|之后|以后|后(?![续面期来勤台方天])|之内|以内|内(?![容部地外])"
+)
+_DATE_CONTEXT_AFTER_RE = re.compile(
+    r"\s?(?:前|之前|以前|后|之后|以后|上午|下午|晚上|开标|交货|发货|到货|送货|供货|付款|签|开会|见面|到场|进场|开工)"
 )
 _BEFORE_PREFIX_RE = re.compile(r"(?:截止到?|截至|最晚|最迟|不晚于|不迟于)\s?$")
 _CLAUSE_BREAK_RE = re.compile(r"[,，。;；!！?？\n、:：]")
@@ -383,6 +389,8 @@ def _resolve_year_part(m: re.Match, ctx: _Context) -> _Resolved | None:
     else:
         year = today.year + _YEAR_OFFSETS[prefix]
     if part in ("底", "末", "前"):
+        # NOTE: reps sometimes mean the Spring Festival by 年前; it resolves to
+        # 31 December here, like 年底.
         return date(year, 12, 31), "day", None
     if part == "内":
         return date(year, 12, 31), "day", "before"
@@ -510,6 +518,11 @@ def _resolve_numeric_md(m: re.Match, ctx: _Context) -> _Resolved | None:
     following = ctx.text[m.end():m.end() + 2].lstrip()
     if m["suf"] is None and following[:1] in _UNIT_AFTER:
         return None
+    # 3.5 or 12.5 is more often a decimal (a price, a gap) than a date, so a dotted
+    # form with a one-digit day needs 号/日 or a date word after it (1.8前, 1.8开标).
+    if m["sep"] == "." and len(m["d"]) == 1 and m["suf"] is None:
+        if not _DATE_CONTEXT_AFTER_RE.match(ctx.text, m.end()):
+            return None
     month, day = int(m["m"]), int(m["d"])
     year = _year_for_month_day(ctx.today, month, day)
     if year is None:

@@ -118,7 +118,7 @@ def parse_number(text: str) -> float | None:
 
 
 def _parse_cn_decimal(token: str) -> float | None:
-    """Parse 一点五万 or 三点二: cn2an 0.5 rejects a decimal followed by a multiplier."""
+    """Parse 一点五万 or 三点二, because cn2an 0.5.24 rejects 一点五万 in "normal" mode."""
     integer_part, _, rest = token.partition("点")
     multiplier = 1.0
     if rest and rest[-1] in "万亿":
@@ -342,6 +342,10 @@ _MONEY_CUE_BEFORE_RE = re.compile(
 _MONEY_CUE_AFTER_RE = re.compile(r"\s?(?:已?到账|没回|未回|没付|未付|的货款|货款|的款|的单子|的合同|块钱)")
 _PRICE_CUE_RE = re.compile(r"(?:单价|价格|报价|价钱|价)(?:是|为|按|在)?$")
 _DIFFERENCE_CUE_RE = re.compile(r"降|便宜|高了|高出|贵了|贵|低了|低|差价|让|优惠|涨|上调|下调|减|少了|多了")
+# 价格涨了3.5 / 每吨再让5: a bare number right after a price change is money.
+_PRICE_CHANGE_RE = re.compile(
+    rf"(?:价|每(?:{_PER_UNIT_WORDS})).{{0,6}}?(?:降了?|便宜了?|高了|高出|贵了|低了|让|优惠|涨了?|上调|下调|减了?|少了|多了)\s?$"
+)
 _PER_SLASH_RE = re.compile(rf"\s?(?:/|每)\s?(?P<unit>{_PER_UNIT_WORDS})")
 _PER_EACH_BEFORE_RE = re.compile(rf"每(?P<unit>{_PER_UNIT_WORDS})")
 _PIECE_NOUN_RE = re.compile(r"\s?(?:板|砖|石|玻璃|钢|木|布|料|牌|瓦|地|田|片|块|样品|试块)")
@@ -380,7 +384,7 @@ def _is_money(text: str, mention: NumberMention) -> bool:
     before = _clause_before(text, mention.start, 10)
     if re.search(rf"(?:每|一)(?:{_PER_UNIT_WORDS})\s?$", before):
         return True
-    if _PRICE_CUE_RE.search(before):
+    if _PRICE_CUE_RE.search(before) or _PRICE_CHANGE_RE.search(before):
         return True
     has_multiplier = re.search(r"[万亿千wWkK]\s*$", mention.text) is not None
     if has_multiplier:
