@@ -153,6 +153,16 @@ class WeComClient:
             timeout_seconds=settings.http_timeout_seconds,
         )
 
+    def close(self) -> None:
+        """Close the HTTP session's pooled connections."""
+        self.api._http.close()
+
+    def __enter__(self) -> WeComClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def send_text(self, touser: str, content: str) -> SendResult:
         """Send a text message to `touser` ("a|b" for several members).
 

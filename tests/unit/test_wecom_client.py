@@ -3,9 +3,10 @@
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 
 from bot.emulator import EmulatorConfig, EmulatorInspector, ManualClock, RunningServer, start_emulator_in_thread
 from bot.settings import DEV_CORP_ID, DEV_SECRET, Settings
@@ -36,29 +37,61 @@ def inspector(emulator: RunningServer) -> Iterator[EmulatorInspector]:
 
 
 @pytest.fixture
-def redis_store() -> Iterator[RedisStore]:
-    prefix = f"test-wecom-client-{uuid.uuid4().hex}:"
-    store = RedisStore(REDIS_URL, prefix=prefix)
-    yield store
-    for key in store._redis.scan_iter(f"{prefix}*"):
-        store._redis.delete(key)
+def redis_prefix() -> str:
+    return f"test-wecom-client-{uuid.uuid4().hex}:"
 
 
-def make_client(emulator: RunningServer, store=None, *, secret: str = DEV_SECRET, timeout: float = 5.0) -> WeComClient:
-    return WeComClient(
-        corp_id=DEV_CORP_ID,
-        secret=secret,
-        agent_id=AGENT_ID,
-        api_base=emulator.url + "/cgi-bin/",
-        store=store if store is not None else MemoryStore(),
-        timeout_seconds=timeout,
-    )
+@pytest.fixture
+def redis_client(redis_prefix: str) -> Iterator[redis.Redis]:
+    """A direct Redis connection for checking and deleting the test's keys."""
+    client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
+    yield client
+    for key in client.scan_iter(f"{redis_prefix}*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def redis_store(redis_prefix: str, redis_client: redis.Redis) -> RedisStore:
+    return RedisStore(REDIS_URL, prefix=redis_prefix)
+
+
+@pytest.fixture
+def make_client() -> Iterator[Callable[..., WeComClient]]:
+    """Return a factory of clients aimed at an emulator; every client is closed after the test."""
+    clients: list[WeComClient] = []
+
+    def make(
+        emulator: RunningServer | None,
+        store=None,
+        *,
+        secret: str = DEV_SECRET,
+        timeout: float = 5.0,
+        api_base: str | None = None,
+    ) -> WeComClient:
+        if api_base is None:
+            assert emulator is not None
+            api_base = emulator.url + "/cgi-bin/"
+        client = WeComClient(
+            corp_id=DEV_CORP_ID,
+            secret=secret,
+            agent_id=AGENT_ID,
+            api_base=api_base,
+            store=store if store is not None else MemoryStore(),
+            timeout_seconds=timeout,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
 
 
 # Sending and results
 
 
-def test_send_text_delivers_and_returns_result(emulator, inspector):
+def test_send_text_delivers_and_returns_result(emulator, inspector, make_client):
     result = make_client(emulator).send_text("zhangsan", "客户华东建材已签约")
 
     delivered = inspector.messages(touser="zhangsan")
@@ -72,13 +105,13 @@ def test_send_text_delivers_and_returns_result(emulator, inspector):
 
 def test_from_settings_uses_configured_api_base(emulator, inspector):
     settings = Settings(wecom_api_base=emulator.url + "/cgi-bin")
-    client = WeComClient.from_settings(settings, MemoryStore())
 
-    assert client.send_text("zhangsan", "你好").ok
+    with WeComClient.from_settings(settings, MemoryStore()) as client:
+        assert client.send_text("zhangsan", "你好").ok
     assert len(inspector.messages()) == 1
 
 
-def test_errcodes_come_back_without_retry(emulator, inspector):
+def test_errcodes_come_back_without_retry(emulator, inspector, make_client):
     client = make_client(emulator)
     client.send_text("zhangsan", "预热")
     inspector.reset()
@@ -92,7 +125,7 @@ def test_errcodes_come_back_without_retry(emulator, inspector):
     assert inspector.messages() == []
 
 
-def test_invalid_users_are_returned(clock):
+def test_invalid_users_are_returned(clock, make_client):
     config = EmulatorConfig(known_users=frozenset({"zhangsan"}))
     with start_emulator_in_thread(config, clock=clock) as server:
         client = make_client(server)
@@ -106,7 +139,7 @@ def test_invalid_users_are_returned(clock):
     assert all_invalid.invalid_users == ("ghost",)
 
 
-def test_wrong_secret_returns_40001(emulator, inspector):
+def test_wrong_secret_returns_40001(emulator, inspector, make_client):
     result = make_client(emulator, secret="wrong-secret").send_text("zhangsan", "你好")
 
     assert not result.ok
@@ -117,7 +150,7 @@ def test_wrong_secret_returns_40001(emulator, inspector):
 # Access token cache
 
 
-def test_token_fetched_once_and_cached(emulator, inspector):
+def test_token_fetched_once_and_cached(emulator, inspector, make_client):
     client = make_client(emulator)
 
     for _ in range(3):
@@ -126,7 +159,7 @@ def test_token_fetched_once_and_cached(emulator, inspector):
     assert inspector.stats()["gettoken_calls"] == 1
 
 
-def test_token_shared_through_redis(emulator, inspector, redis_store):
+def test_token_shared_through_redis(emulator, inspector, redis_store, make_client):
     first = make_client(emulator, redis_store)
     second = make_client(emulator, redis_store)
 
@@ -136,7 +169,7 @@ def test_token_shared_through_redis(emulator, inspector, redis_store):
     assert inspector.stats()["gettoken_calls"] == 1
 
 
-def test_concurrent_first_use_fetches_once(emulator, inspector, redis_store):
+def test_concurrent_first_use_fetches_once(emulator, inspector, redis_store, make_client):
     # The delayed gettoken keeps the first caller inside the refresh lock while the others arrive.
     inspector.inject_fault("gettoken", delay_seconds=0.3)
     clients = [make_client(emulator, redis_store) for _ in range(4)]
@@ -153,17 +186,17 @@ def test_concurrent_first_use_fetches_once(emulator, inspector, redis_store):
     assert inspector.stats()["gettoken_calls"] == 1
 
 
-def test_token_cached_shorter_than_expires_in(emulator, redis_store):
+def test_token_cached_shorter_than_expires_in(emulator, redis_store, redis_client, redis_prefix, make_client):
     client = make_client(emulator, redis_store)
     client.send_text("zhangsan", "你好")
 
     key = f"wecom:access_token:{DEV_CORP_ID}:{AGENT_ID}"
-    ttl_ms = redis_store._redis.pttl(redis_store._prefix + key)
+    ttl_ms = redis_client.pttl(redis_prefix + key)
 
     assert 0 < ttl_ms <= (7200 - 300) * 1000
 
 
-def test_invalid_token_refreshes_once_and_retries(emulator, inspector):
+def test_invalid_token_refreshes_once_and_retries(emulator, inspector, make_client):
     client = make_client(emulator)
     client.send_text("zhangsan", "预热")
     inspector.reset()
@@ -176,7 +209,7 @@ def test_invalid_token_refreshes_once_and_retries(emulator, inspector):
     assert [m["content"] for m in inspector.messages()] == ["重试后送达"]
 
 
-def test_invalid_token_twice_is_not_refreshed_twice(emulator, inspector):
+def test_invalid_token_twice_is_not_refreshed_twice(emulator, inspector, make_client):
     client = make_client(emulator)
     client.send_text("zhangsan", "预热")
     inspector.reset()
@@ -190,7 +223,7 @@ def test_invalid_token_twice_is_not_refreshed_twice(emulator, inspector):
     assert inspector.messages() == []
 
 
-def test_expired_token_refreshes_once(emulator, inspector, clock):
+def test_expired_token_refreshes_once(emulator, inspector, clock, make_client):
     client = make_client(emulator)
     client.send_text("zhangsan", "预热")
     inspector.reset()
@@ -203,7 +236,7 @@ def test_expired_token_refreshes_once(emulator, inspector, clock):
     assert [m["content"] for m in inspector.messages()] == ["过期后送达"]
 
 
-def test_refresh_failure_returns_gettoken_errcode(emulator, inspector):
+def test_refresh_failure_returns_gettoken_errcode(emulator, inspector, make_client):
     client = make_client(emulator)
     client.send_text("zhangsan", "预热")
     inspector.inject_fault("message/send", errcode=42001)
@@ -241,7 +274,7 @@ def test_refresh_waits_for_lock_holder(redis_store):
 # Transport failures
 
 
-def test_timeout_raises_wecom_unavailable(emulator, inspector):
+def test_timeout_raises_wecom_unavailable(emulator, inspector, make_client):
     client = make_client(emulator, timeout=0.2)
     client.send_text("zhangsan", "预热")
     inspector.inject_fault("message/send", delay_seconds=1.0)
@@ -252,25 +285,25 @@ def test_timeout_raises_wecom_unavailable(emulator, inspector):
     assert "timed out" in caught.value.reason.lower()
 
 
-def test_gettoken_timeout_raises_wecom_unavailable(emulator, inspector):
+def test_gettoken_timeout_raises_wecom_unavailable(emulator, inspector, make_client):
     inspector.inject_fault("gettoken", delay_seconds=1.0)
 
     with pytest.raises(WeComUnavailable, match="gettoken request failed"):
         make_client(emulator, timeout=0.2).send_text("zhangsan", "你好")
 
 
-def test_connection_refused_raises_wecom_unavailable():
+def test_connection_refused_raises_wecom_unavailable(make_client):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
-    client = WeComClient(DEV_CORP_ID, DEV_SECRET, AGENT_ID, f"http://127.0.0.1:{closed_port}/cgi-bin/", MemoryStore(), 1.0)
+    client = make_client(None, api_base=f"http://127.0.0.1:{closed_port}/cgi-bin/", timeout=1.0)
 
     with pytest.raises(WeComUnavailable, match="gettoken request failed"):
         client.send_text("zhangsan", "你好")
 
 
-def test_http_error_status_raises_wecom_unavailable(emulator):
-    client = WeComClient(DEV_CORP_ID, DEV_SECRET, AGENT_ID, emulator.url + "/no-such-base/", MemoryStore(), 1.0)
+def test_http_error_status_raises_wecom_unavailable(emulator, make_client):
+    client = make_client(emulator, api_base=emulator.url + "/no-such-base/", timeout=1.0)
 
     with pytest.raises(WeComUnavailable, match="404"):
         client.send_text("zhangsan", "你好")
@@ -279,7 +312,7 @@ def test_http_error_status_raises_wecom_unavailable(emulator):
 # Long text
 
 
-def test_long_text_is_split_into_messages(emulator, inspector):
+def test_long_text_is_split_into_messages(emulator, inspector, make_client):
     lines = [f"第{number}行：客户拜访记录，讨论了防水涂料的报价与交期。" for number in range(120)]
     content = "\n".join(lines)
     assert len(content.encode("utf-8")) > 2 * 2048
