@@ -160,7 +160,11 @@ class EmulatorInspector:
         delay_seconds: float | None = None,
         count: int = 1,
     ) -> None:
-        """Make the next `count` requests to `/cgi-bin/<path>` fail with `errcode` or be delayed."""
+        """Make the next `count` requests to `/cgi-bin/<path>` fail with `errcode` or be delayed.
+
+        A delayed request without an errcode is still handled after the delay, as by a slow
+        WeCom, so a client that timed out may find its message delivered all the same.
+        """
         body: dict[str, Any] = {"path": path, "count": count}
         if errcode is not None:
             body["errcode"] = errcode
