@@ -146,9 +146,12 @@ _YEAR_PART_RE = re.compile(
 )
 _WEEK_RE = re.compile(
     r"(?:(?P<wp>下下个?|下个?|上上个?|上个?|本|这个?|今)(?:周|星期|礼拜|週)"
-    rf"|(?<![每{_CN_NUM_CHARS}几\d个上下本这今小老姓叫阿])(?:周|星期|礼拜|週))"
+    # A numeral before a bare 周 makes a duration (一周三次), except the day of a
+    # preceding weekday (周三周四).
+    rf"|(?:(?<![每{_CN_NUM_CHARS}几\d个上下本这今小老姓叫阿])|(?<=[周期拜][一二三四五六日天]))"
+    r"(?:周|星期|礼拜|週))"
     # 下周二三 / 下周六日 name two days; the mention resolves to the first.
-    rf"(?:(?P<wd>[一二三四五六日天末中初1-7])(?P<wd2>[二三四五六日天](?![\d{_CN_NUM_CHARS}]))?(?![\d{_CN_NUM_CHARS}]))?"
+    rf"(?:(?P<wd>[一二三四五六日天末中初1-7])(?P<wd2>[二三四五六日天](?![\d{_CN_NUM_CHARS}]))?(?!\d))?"
 )
 _REL_DAY_RE = re.compile(
     r"今明两天|大后天|大前天|今天|今日|今早|今晚|今儿个?|明天|明日|明早|明晚|明儿个?|昨天|昨日|昨晚|昨儿个?"

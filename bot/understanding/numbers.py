@@ -169,7 +169,7 @@ _BLOCK_PATTERNS = [
     r"|一向|一再|一律|一贯|一概|一番|一阵|一会|一带|一流|一同|一道|一体|一开始|一口价|一方面"
     r"|一把手|一手|一线|一心|一眼|一时|一并|一味|一点点|一块儿|一块去|一揽子|一站式|一系列"
     r"|一部分|一半|一旁|一头|一举|一路|一模一样|一五一十|乱七八糟|七七八八|三思|四处|五金"
-    r"|万万|十分(?!钟)|千万(?=别|不|要|记|注意|小心)|[一二三四五六七八九十]级|双十一|五一|十一(?=长假|假期|黄金周)",
+    r"|三方(?=协议|合同|会谈|会议|监理|检测)|万万|十分(?!钟)|千万(?=别|不|要|记|注意|小心)|[一二三四五六七八九十]级|双十一|五一|十一(?=长假|假期|黄金周)",
 ]
 _BLOCK_RE = re.compile("|".join(f"(?:{pattern})" for pattern in _BLOCK_PATTERNS))
 
@@ -207,16 +207,16 @@ _NUMBER_RE = re.compile(
 
 _UNIT_RE = re.compile(
     r"\s?(?P<more>多|余|来(?=[吨方张卷件车块元个平立米]))?\s?"
-    r"(?P<unit>立方米|平方米|平方|平米|立方|m³|m3|㎡|m²|m2|块钱|人民币|元|圆|块|吨|方|张|卷|件|车|袋|包|桶"
+    r"(?P<unit>立方米|平方米|平方|平米|平(?![时常均安台])|立方|m³|m3|㎡|m²|m2|块钱|人民币|元|圆|块|吨|方|张|卷|件|车|袋|包|桶"
     r"|箱|套|台|个月|个|家|次|根|支|片|捆|托|批|期|层|毫米|厘米|公分|公里|公斤|千克|米|克|mm|MM|cm|km|kg|KG"
-    r"|%|％|‰|折|成(?!本|交|品|功|为|了)|倍|天|周|月|年|人|栋|户)"
+    r"|%|％|‰|折|成(?!本|交|品|功|为|了)|倍|分钟|小时|天|周|月|年|人|栋|户)"
 )
 _APPROX_BEFORE_RE = re.compile(r"约|大约|大概|大致|估计|预计|差不多|将近|接近|近乎|可能")
-_APPROX_AFTER_RE = re.compile(r"\s?(?:左右|上下(?!游|班|楼)|出头)")
+_APPROX_AFTER_RE = re.compile(r"\s?(?:左右|上下(?!游|班|楼)|出头|多(?!少)|余)")
 _CLAUSE_BREAK = "，,。;；!！?？\n、:："
 _APPROX_WINDOW = 8
 # 一吨 / 一方 after a price (310一吨, 5块一方) or before one (一吨310) means "per ton".
-_PER_UNIT_WORDS = "吨|方|立方|平方米|平方|平米|张|卷|件|车|袋|包|桶|箱|套|台|个|块|米|公斤|千克|kg"
+_PER_UNIT_WORDS = "吨|方|立方|平方米|平方|平米|平|张|卷|件|车|袋|包|桶|箱|套|台|个|块|米|公斤|千克|kg"
 _PER_ONE_RE = re.compile(rf"一(?P<unit>{_PER_UNIT_WORDS})")
 
 
@@ -328,7 +328,7 @@ def _is_per_unit_one(text: str, start: int, end: int) -> bool:
     after = text[end:end + 2].lstrip()
     if re.search(r"[\d元块钱]$", before):
         return True
-    return bool(after) and (after[0].isdigit() or after[0] in "块元")
+    return bool(after) and (after[0].isdigit() or after[0] in "块元" or after[0] in _CN_NUM)
 
 
 # ---------------------------------------------------------------------------
@@ -377,6 +377,8 @@ def _is_money(text: str, mention: NumberMention) -> bool:
         return not _PIECE_NOUN_RE.match(text, mention.end)
     if mention.unit is not None:
         return False
+    if re.search(r"(?:[¥￥]|人民币)\s?$", text[max(0, mention.start - 4):mention.start]):
+        return True
     if re.match(r"[壹贰貳叁參肆伍陆陸柒捌玖拾]", mention.text):
         return True
     if _PER_ONE_RE.match(text, mention.end) or _PER_SLASH_RE.match(text, mention.end):

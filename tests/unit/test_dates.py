@@ -189,6 +189,8 @@ CASES = [
     (FRI, "下周二三都可以", "2026-12-08"),
     (FRI, "下周六日", "2026-12-12"),
     (FRI, "今明两天", "2026-12-05"),
+    (FRI, "周末两天", "2026-12-05"),
+    (FRI, "周三三百吨到货", "2026-12-09"),
 ]
 
 
@@ -273,6 +275,12 @@ NO_DATES = [
     "目前在比价",
     "五金",
 ]
+
+
+def test_find_dates_consecutive_weekdays():
+    mentions = find_dates("周三周四都可以", FRI)
+    assert [m.text for m in mentions] == ["周三", "周四"]
+    assert [m.value for m in mentions] == [D("2026-12-09"), D("2026-12-10")]
 
 
 @pytest.mark.parametrize("text", NO_DATES)
