@@ -296,12 +296,13 @@ class _Context:
     relation: str
 
     def is_past_clause(self) -> bool:
-        left = self.text.rfind("\n", 0, self.start)
+        """Tell whether the clause around the mention reads as past (了, 已经, 刚 …)."""
+        left = 0
         for match in _CLAUSE_BREAK_RE.finditer(self.text, 0, self.start):
             left = match.end()
         right_match = _CLAUSE_BREAK_RE.search(self.text, self.end)
         right = right_match.start() if right_match else len(self.text)
-        clause = self.text[max(left, 0):self.start] + self.text[self.end:right]
+        clause = self.text[left:self.start] + self.text[self.end:right]
         return _PAST_MARK_RE.search(clause) is not None
 
 

@@ -74,6 +74,11 @@ _CAPITAL_TO_LOWER = str.maketrans({
     "佰": "百", "仟": "千", "萬": "万", "億": "亿",
 })
 
+# 壹佰元伍角, 一百二十万元整: the yuan part, then optional 角 (0.1) and 分 (0.01).
+_YUAN_SUFFIX_RE = re.compile(
+    r"(?P<yuan>.+?)[元圆](?:(?P<jiao>[零壹贰叁肆伍陆柒捌玖一二三四五六七八九])角)?"
+    r"(?:零?(?P<fen>[壹贰叁肆伍陆柒捌玖一二三四五六七八九])分)?整?|(?P<whole>.+?)整"
+)
 _ARABIC_SPAN_RE = re.compile(
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?(?P<mult>千万|百万|万亿|万|亿|千|百|[wWkK])?"
 )
@@ -97,10 +102,19 @@ def parse_number(text: str) -> float | None:
     as 三四百 or 300-400 (use `find_numbers` for those).
     """
     span = text.strip().replace(" ", "")
-    span = re.sub(r"(?:元|圆)整?$|整$", "", span)
+    cents = 0.0
+    yuan = _YUAN_SUFFIX_RE.fullmatch(span)
+    if yuan:
+        span = yuan["yuan"] or yuan["whole"]
+        cents = sum(_CN_DIGITS[digit.translate(_CAPITAL_TO_LOWER)] * scale
+                    for digit, scale in ((yuan["jiao"], 0.1), (yuan["fen"], 0.01)) if digit)
     if not span:
         return None
+    value = _parse_plain_number(span)
+    return value + cents if value is not None else None
 
+
+def _parse_plain_number(span: str) -> float | None:
     arabic = _ARABIC_SPAN_RE.fullmatch(span)
     if arabic:
         value = float(arabic["num"].replace(",", ""))
@@ -189,7 +203,7 @@ def _blocked_spans(text: str) -> list[tuple[int, int]]:
 _ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _ARABIC_MULT = r"\s?(?:千万|百万|万|亿|千|[wW](?![A-Za-z])|[kK](?![A-Za-z]))"
 _CN_SINGLE = rf"[零〇一二两三四五六七八九十][{_CN_NUM}]*(?:点[零一二三四五六七八九]+[万亿]?)?"
-_CAPITAL = r"[壹贰貳叁參肆伍陆陸柒捌玖拾][零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億]*(?:[元圆](?:[零壹贰叁肆伍陆柒捌玖][角分])*整?)?"
+_CAPITAL = r"[壹贰貳叁參肆伍陆陸柒捌玖拾][零壹贰貳叁參肆伍陆陸柒捌玖拾佰仟万萬亿億]*(?:[元圆](?:零?[壹贰叁肆伍陆柒捌玖][角分]){0,2}整?)?"
 _RANGE_SEP = r"\s?(?:-|~|～|—|–|到|至)\s?"
 
 _NUMBER_RE = re.compile(
