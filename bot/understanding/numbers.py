@@ -179,6 +179,7 @@ _BLOCK_PATTERNS = [
     # Ordinals: 第一次, 第三批, 第2期.
     rf"第[\d{_CN_NUM}]+",
     # Words that contain numeral characters but are not numbers.
+    # NOTE: 一个 is not listed, so the article in 出一个报价 is a count of 1 with unit 个.
     r"统一|唯一|万一|之一|逐一|不一|一一|一下|一起|一直|一些|一般|一定|一样|一边|一旦|一致|一切|一共"
     r"|一向|一再|一律|一贯|一概|一番|一阵|一会|一带|一流|一同|一道|一体|一开始|一口价|一方面"
     r"|一把手|一手|一线|一心|一眼|一时|一并|一味|一点点|一块儿|一块去|一揽子|一站式|一系列"
@@ -229,8 +230,8 @@ _APPROX_BEFORE_RE = re.compile(r"约|大约|大概|大致|估计|预计|差不�
 _APPROX_AFTER_RE = re.compile(r"\s?(?:左右|上下(?!游|班|楼)|出头|多(?!少)|余)")
 _CLAUSE_BREAK = "，,。;；!！?？\n、:："
 _APPROX_WINDOW = 8
-# 一吨 / 一方 after a price (310一吨, 5块一方) or before one (一吨310) means "per ton".
 _PER_UNIT_WORDS = "吨|方|立方|平方米|平方|平米|平|张|卷|件|车|袋|包|桶|箱|套|台|个|块|米|公斤|千克|kg"
+# 一吨 / 一方 after a price (310一吨, 5块一方) or before one (一吨310) means "per ton".
 _PER_ONE_RE = re.compile(rf"一(?P<unit>{_PER_UNIT_WORDS})")
 
 
@@ -374,9 +375,9 @@ def _money_per_unit(text: str, mention: NumberMention) -> str | None:
     if after:
         return after["unit"]
     before = _clause_before(text, mention.start, 8)
-    each = list(_PER_EACH_BEFORE_RE.finditer(before))
-    if each:
-        return each[-1]["unit"]
+    per_unit_matches = list(_PER_EACH_BEFORE_RE.finditer(before))
+    if per_unit_matches:
+        return per_unit_matches[-1]["unit"]
     one_before = re.search(rf"一(?P<unit>{_PER_UNIT_WORDS})\s?$", before)
     if one_before:
         return one_before["unit"]

@@ -24,7 +24,7 @@ LATE_OCT = datetime(2026, 10, 25, 9, 0, tzinfo=CST)  # Sunday
 D = date.fromisoformat
 
 CASES = [
-    # Labelled visit notes (message time Friday 2026-12-04 10:00).
+    # Expressions reps wrote in sample visit notes, sent Friday 2026-12-04 10:00.
     (FRI, "下周三", "2026-12-09"),
     (FRI, "下周一", "2026-12-07"),
     (FRI, "下周二", "2026-12-08"),
