@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from bot.understanding.lexicon import Lexicon
+from bot.understanding.lexicon import Lexicon, match_key
 from bot.understanding.note.facts import ContactFact
 from bot.understanding.note.text import MASK, NoteText, Span, is_cjk
 
@@ -36,17 +36,21 @@ TITLE_RE = re.compile(_TITLE_ALTERNATION)
 
 # 总 and 工 start many ordinary words (总价, 总共, 工地, 工程); then they are no title.
 _NOT_TITLE_AFTER = {
-    "总": set("价共额计部量体之算结数裁是的"),
+    "总": set("价共额计部量体之算结数裁"),
     "工": set("程地厂作期艺人资具序业商区位种会时钱"),
     "姐": set("妹"),
     "哥": set("们"),
 }
 # A surname + title pair this frequent in jieba's dictionary is a word (施工, 包工), not a person.
 MAX_TITLE_PAIR_FREQ = 100
+# A candidate full name this frequent in jieba's dictionary is a word (项目, 公司), not a name.
+MAX_FULL_NAME_FREQ = 50
 
 _FUNCTION_PREFIX = r"(?:采购|技术|项目|销售|财务|工程|生产|质量|质检|行政|商务|物资|材料|设备|物流|仓储|总务)"
 _ROLE = rf"(?:{_FUNCTION_PREFIX}?部?(?:{_TITLE_ALTERNATION})|负责人|联系人|对接人)"
-NAMED_ROLE_RE = re.compile(rf"(?P<title>{_ROLE})(?:的名字|名字)?(?:叫做|叫|是|为|:)\s?(?P<name>[\u4e00-\u9fff]{{2,3}})")
+NAMED_ROLE_RE = re.compile(
+    rf"(?P<title>{_ROLE})(?:的名字|名字)?(?:叫做|叫|是|为|:|(?<=人)|(?<=[理监长管任]))\s?(?P<name>[\u4e00-\u9fff]{{2,3}})"
+)
 SURNAMED_ROLE_RE = re.compile(rf"(?P<title>{_ROLE})?姓(?P<name>[\u4e00-\u9fff]{{1,2}})")
 FAMILIAR_RE = re.compile(r"(?<![\u4e00-\u9fff])?[小老](?P<name>[\u4e00-\u9fff])")
 _FAMILIAR_NOT_NAMES = frozenset("小于 小高 小时 小区 老是 老家 老客 小批 小样 小量".split())
@@ -61,6 +65,9 @@ _BOUNDARY_CHARS = frozenset("了的是叫和跟与及给找见约问请让被把
 # A person introduced with one of these is a former contact (之前的李总调去集团了).
 FORMER_RE = re.compile(r"(?:之前|原来|原先|以前|前任|上任|老)的?\s?$")
 COLLEAGUE_CUE_RE = re.compile(r"(?:我们|我司|咱们|我方|本公司|公司的|回去问下?|问下|请示)\S{0,4}$")
+
+# A user's surname followed by one of these goes along with the rep (李总一起拜访了禾城).
+ACCOMPANYING_RE = re.compile(r"\s?(?:一起|陪我|陪同|带我|和我|跟我)")
 
 _PHONE_HINT_RE = re.compile(r"\d[\d\s\-]{5,}\d")
 
@@ -101,13 +108,13 @@ def find_contacts(
 ) -> list[ContactFact]:
     """Return the customer's people named in the note, with phone numbers attached."""
     masked = note.masked
-    people = _named_roles(masked)
+    people = _named_roles(masked, lexicon)
     taken = {i for person in people for i in range(person.span.start, person.span.end)}
     for person in _titled_people(masked, lexicon, taken) + _familiar_people(masked, taken):
         people.append(person)
     people.sort(key=lambda person: person.span.start)
 
-    people = [p for p in people if not _is_former(masked, p) and not _is_colleague(masked, lexicon, p)]
+    people = [p for p in people if not _is_former(masked, p) and not _is_colleague(note.text, masked, lexicon, p)]
 
     contacts: dict[str, ContactFact] = {}
     positions: dict[str, list[int]] = {}
@@ -129,18 +136,25 @@ def find_contacts(
     return list(contacts.values())
 
 
-def _named_roles(masked: str) -> list[_Person]:
+def _named_roles(masked: str, lexicon: Lexicon) -> list[_Person]:
     people = []
     for match in NAMED_ROLE_RE.finditer(masked):
         name = match.group("name")
         if not _starts_with_surname(name):
             continue
-        if len(name) == 3 and name[2] in _NAME_END_CHARS:
+        name_start = match.start("name")
+        title = _role_title(match.group("title"))
+        title_after = TITLE_RE.match(masked, name_start + len(name))
+        if title_after and len(name) == 3:
+            title = title_after.group()  # 负责人是钱立明经理: the title follows the name
+        elif len(name) == 3 and name[2] in _NAME_END_CHARS:
             name = name[:2]
         if name[1] in _NAME_END_CHARS:
             continue
-        title = match.group("title")
-        people.append(_Person(Span(match.start(), match.start("name") + len(name)), name, _role_title(title)))
+        # Without 叫 or 是 between them (项目经理周强), the name must not be an ordinary word.
+        if name_start == match.end("title") and _is_common_word(lexicon, name):
+            continue
+        people.append(_Person(Span(match.start(), name_start + len(name)), name, title))
     for match in SURNAMED_ROLE_RE.finditer(masked):
         name = match.group("name")
         surname = name if name in COMPOUND_SURNAMES else name[0]
@@ -171,7 +185,7 @@ def _titled_people(masked: str, lexicon: Lexicon, taken: set[int]) -> list[_Pers
         following = masked[match.end() : match.end() + 1]
         if following and following in _NOT_TITLE_AFTER.get(title, ()):
             continue
-        name = _name_before(masked, match.start())
+        name = _name_before(masked, match.start(), lexicon)
         if name is None:
             continue
         if lexicon.tokenizer.FREQ.get(name[-1] + title, 0) > MAX_TITLE_PAIR_FREQ and len(name) == 1:
@@ -183,7 +197,11 @@ def _titled_people(masked: str, lexicon: Lexicon, taken: set[int]) -> list[_Pers
     return people
 
 
-def _name_before(masked: str, title_start: int) -> str | None:
+def _is_common_word(lexicon: Lexicon, candidate: str) -> bool:
+    return lexicon.tokenizer.FREQ.get(candidate, 0) > MAX_FULL_NAME_FREQ and candidate not in lexicon.user_names
+
+
+def _name_before(masked: str, title_start: int, lexicon: Lexicon) -> str | None:
     """Pick the surname or full name written right before a title.
 
     A full name (two or three characters starting with a surname) must follow a boundary: the
@@ -205,7 +223,8 @@ def _name_before(masked: str, title_start: int) -> str | None:
             if at_boundary:
                 return candidate
         elif at_boundary and not any(ch in "的了是和在与跟" for ch in candidate[1:]):
-            return candidate
+            if not _is_common_word(lexicon, candidate):
+                return candidate
     return single
 
 
@@ -228,7 +247,7 @@ def _is_former(masked: str, person: _Person) -> bool:
     return bool(FORMER_RE.search(masked, max(0, person.span.start - 4), person.span.start))
 
 
-def _is_colleague(masked: str, lexicon: Lexicon, person: _Person) -> bool:
+def _is_colleague(note_text: str, masked: str, lexicon: Lexicon, person: _Person) -> bool:
     """Tell whether a person is one of our own users rather than a customer's."""
     if person.name in lexicon.user_names:
         return True
@@ -237,6 +256,11 @@ def _is_colleague(masked: str, lexicon: Lexicon, person: _Person) -> bool:
         return False
     before = masked[max(0, person.span.start - 8) : person.span.start]
     if any(before.endswith(dept) or before.endswith(dept + "的") for dept in departments):
+        return True
+    if before.rstrip("的").endswith(MASK) and lexicon.own_company_regex is not None:
+        if lexicon.own_company_regex.search(match_key(note_text[max(0, person.span.start - 16) : person.span.start])):
+            return True
+    if ACCOMPANYING_RE.match(masked, person.span.end):
         return True
     return bool(COLLEAGUE_CUE_RE.search(before))
 

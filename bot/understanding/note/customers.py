@@ -53,10 +53,11 @@ def find_customers(note: NoteText, lexicon: Lexicon) -> list[tuple[CustomerMenti
         note.mask(item.span.start, item.span.end)
     found.sort(key=lambda item: item.span.start)
 
+    new_spans = _new_company_spans(note)
     mentions: list[tuple[CustomerMention, Span]] = []
     seen: set[object] = set()
     for item in found:
-        if len(found) > 1 and _is_referral(note, item.span):
+        if len(found) + len(new_spans) > 1 and _is_referral(note, item.span):
             continue
         indexes = item.key.customer_indexes
         if len(indexes) == 1:
@@ -73,7 +74,7 @@ def find_customers(note: NoteText, lexicon: Lexicon) -> list[tuple[CustomerMenti
             seen.add(identity)
             mentions.append((mention, item.span))
 
-    for span in _new_company_spans(note):
+    for span in new_spans:
         name = note.text[span.start : span.end]
         if name not in seen:
             seen.add(name)

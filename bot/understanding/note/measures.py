@@ -45,6 +45,8 @@ _MONEY_TAIL = re.compile(r"\s?(?:多|余)?\s?(?:万元|万块|元|块钱|块|圆
 _PERCENT_TAIL = re.compile(r"\s?(?:%|个点)")
 _PERCENT_WORDS = re.compile(r"百分之([一二三四五六七八九十百零两\d.]+)")
 _APPROXIMATE_TAIL = re.compile(r"\s?(?:多|余|来)")
+# A bare number right after one of these is a unit price (单价300, 价格按上次的310).
+_PRICE_BEFORE = re.compile(r"(?:单价|价格|报价|价钱)\s?(?:是|为|按|:)?\s?(?:上次的?)?\s?$")
 
 
 @lru_cache(maxsize=32)
@@ -124,4 +126,6 @@ def _classify(
     if re.search(r"[万亿萬億wWkK]\s?$", written):
         approximate = _APPROXIMATE_TAIL.match(tail)
         return Measure(start, end + (approximate.end() if approximate else 0), MONEY, value)
+    if _PRICE_BEFORE.search(masked, max(0, start - 8), start) and re.fullmatch(r"[\d.]+", written):
+        return Measure(start, end, PRICE, value)
     return None

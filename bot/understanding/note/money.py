@@ -18,7 +18,7 @@ from bot.understanding.note.text import NoteText
 
 AMOUNT_CUE_RE = re.compile(
     r"预算|合同金额|合同总额|合同总价|合同价|合同额|合同|总价|总金额|总额|金额|标的|投标价|投标总价|报价总|"
-    r"中标价|中标金额|订单金额|货值|总计|合计|一共|共计|采购额|价值|总报价|整单|这单|单子"
+    r"中标价|中标金额|订单金额|货值|总计|合计|一共|共计|采购额|价值|总报价|报价|整单|这单|单子"
 )
 AMOUNT_AFTER_RE = re.compile(r"^\s?(?:的)?(?:单子|订单|合同|生意|项目|大单|标)")
 PAYMENT_CUE_RE = re.compile(
@@ -63,6 +63,9 @@ def find_amounts(
         if measure.kind != MONEY:
             continue
 
+        if measure.start - clause_start <= 2 and not (PAYMENT_CUE_RE.search(before) or AMOUNT_CUE_RE.search(before)):
+            # 润扬打款了,30万: a sum that opens its clause takes its cue from the clause before.
+            before = note.masked[max(0, measure.start - CUE_WINDOW) : measure.start]
         payment_cue = PAYMENT_CUE_RE.search(before) or PAYMENT_AFTER_RE.match(after)
         amount_cue = AMOUNT_CUE_RE.search(before) or AMOUNT_AFTER_RE.match(after)
         if payment_cue and not (amount_cue and amount_cue.end() > payment_cue.end()):

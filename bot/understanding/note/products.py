@@ -144,6 +144,8 @@ def _owner(
     if following:
         return following[0].name
     names = {m.name for m in mentions}
-    if len(names) == 1 and default_units.get(next(iter(names))) in (None, measure.unit):
-        return next(iter(names))
+    if len(names) == 1:
+        only = next(iter(names))
+        if measure.unit is None or default_units.get(only) in (None, measure.unit):
+            return only
     return None

@@ -12,7 +12,7 @@ FULFILLING_RE = re.compile(
     r"已收到|收到了|到货|送到了|退换|退货|破损|售后|对账|开票"
 )
 CONTRACTED_RE = re.compile(
-    r"合同签了|签了合同|签合同了|签约|已签|签订|签好|合同审批|合同草拟|起草合同|合同拟好|合同金额|合同额|"
+    r"合同签了|签了合同|签合同了|签约|已签|签订|签好|合同审批|合同草拟|起草合同|合同拟好|合同金额|合同额|合同总额|合同总价|合同价|"
     r"下单|下了单|订单|中标|定了我们|确定用我们|合同已"
 )
 QUOTING_RE = re.compile(
@@ -101,9 +101,9 @@ def lost_of(text: str, competitors: list[str]) -> tuple[bool, str | None]:
 
 
 def reached_of(text: str, has_touch: bool) -> bool | None:
-    if NOT_REACHED_RE.search(text):
-        return False
-    return True if has_touch else None
+    if not has_touch:
+        return None
+    return not NOT_REACHED_RE.search(text)
 
 
 def activity_kind_of(text: str) -> str:

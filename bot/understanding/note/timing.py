@@ -13,11 +13,13 @@ TOUCH_RE = re.compile(
     r"拜访了|拜访|见了|见面|聊了|聊|谈了|沟通|电话|来电|打了|微信|反馈|说|问|回复|表示|确认|约了|"
     r"吃了|吃饭|去了|跑了|出来|联系|跟进|签了|签约|报了|递交|收到|到账|丢了|黄了|选了|介绍了"
 )
-PLAN_RE = re.compile(r"准备|打算|计划|预计去|要去|将去|明天.{0,6}去|下周.{0,6}去")
-PAST_TOUCH_MARK_RE = re.compile(r"了|过|说|反馈|回复|表示|已|刚")
+PLAN_RE = re.compile(r"准备|打算|计划|预计去|要去|将去")
+PAST_TOUCH_MARK_RE = re.compile(r"了|过|说|反馈|回复|表示|已|刚|约我")
 LEAD_ONLY_RE = re.compile(r"听说|据说|打听到|登记个?线索|有个线索|线索")
 NO_TOUCH_RE = re.compile(r"没有拜访|没拜访|没去|没有去|没出去|没有联系|没联系客户|在公司|休息|请假")
 CORRECTION_RE = re.compile(r"更正|纠正|修改|改一下|记错|补充一下|补录|更新一下|写错")
+# A note that opens with a future date within this many characters is a plan (明天上午去拜访…).
+PLAN_OPENING_CHARS = 2
 # A date followed by one of these is a deadline, even when it is today (今天下班前).
 DEADLINE_AFTER_RE = re.compile(r"^\S{0,4}?(?:前|之前|以前|内|给|回复|答复|定|发|打|送|交|到)")
 
@@ -94,9 +96,10 @@ def _has_real_touch(text: str, touches: list[re.Match[str]]) -> bool:
 
 def _is_plan_only(text: str, mentions: list[DateMention], today: date, touches: list[re.Match[str]]) -> bool:
     """Tell whether the note only plans a touch (明天上午去拜访) and reports none."""
-    if not touches:
+    if PAST_TOUCH_MARK_RE.search(text):
         return False
     first_future = min((m.start for m in mentions if m.value > today), default=None)
-    if first_future is None or first_future > touches[0].start():
-        return bool(PLAN_RE.search(text[: touches[0].start() + 1])) and not PAST_TOUCH_MARK_RE.search(text)
-    return not PAST_TOUCH_MARK_RE.search(text)
+    first_touch = touches[0].start() if touches else len(text)
+    if first_future is not None and first_future <= PLAN_OPENING_CHARS and first_future < first_touch:
+        return True
+    return bool(PLAN_RE.search(text[: first_touch + 1]))
