@@ -36,6 +36,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./zhongshu.db"
     redis_url: str | None = None
+    redis_prefix: str = "zhongshu:"
 
     http_timeout_seconds: float = Field(default=5.0, gt=0)
     max_callback_body_bytes: int = Field(default=64 * 1024, gt=0)

@@ -105,8 +105,8 @@ class RedisStore:
         return bool(self._delete_if_equal(keys=[self._prefix + key], args=[value]))
 
 
-def open_store(redis_url: str | None) -> KeyValueStore:
+def open_store(redis_url: str | None, prefix: str = "zhongshu:") -> KeyValueStore:
     """Return a Redis store when a URL is configured, else a process-local one."""
     if redis_url:
-        return RedisStore(redis_url)
+        return RedisStore(redis_url, prefix)
     return MemoryStore()
