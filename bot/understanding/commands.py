@@ -1,0 +1,183 @@
+"""The command grammar: Chinese commands typed in the chat, parsed into typed intents.
+
+Any text that is not a command is a visit note.
+"""
+
+import re
+from dataclasses import dataclass
+
+from models.stages import STAGE_LABELS, Stage
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class CreateCustomer:
+    name: str
+    region: str | None = None
+    industry: str | None = None
+
+
+@dataclass(frozen=True)
+class LookupCustomer:
+    query: str
+
+
+@dataclass(frozen=True)
+class MyOpportunities:
+    pass
+
+
+@dataclass(frozen=True)
+class MyTasks:
+    pass
+
+
+@dataclass(frozen=True)
+class MoveStage:
+    customer_query: str
+    stage: Stage
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Correct:
+    field: str  # one of CORRECTABLE_FIELDS' values
+    value: str
+
+
+@dataclass(frozen=True)
+class Undo:
+    pass
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply to a question the bot asked: a choice number, yes, or cancel."""
+
+    choice: int | None = None
+    yes: bool = False
+    cancel: bool = False
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A command word with arguments the grammar cannot read; `usage` is the Chinese hint."""
+
+    usage: str
+
+
+Command = Help | CreateCustomer | LookupCustomer | MyOpportunities | MyTasks | MoveStage | Correct | Undo | Answer | Malformed
+
+CORRECTABLE_FIELDS = {
+    "金额": "amount",
+    "预算": "amount",
+    "客户": "customer",
+    "跟进": "due_date",
+    "跟进日期": "due_date",
+    "下次跟进": "due_date",
+    "日期": "due_date",
+    "拜访日期": "visit_date",
+    "阶段": "stage",
+    "回款": "payment_amount",
+}
+
+_STAGE_BY_TEXT = {label: stage for stage, label in STAGE_LABELS.items()} | {
+    "线索": Stage.LEAD, "沟通": Stage.CONTACTED, "需求": Stage.QUALIFIED, "报价": Stage.QUOTING,
+    "合同": Stage.CONTRACTED, "签约": Stage.CONTRACTED, "发货": Stage.FULFILLING, "回款": Stage.FULFILLING,
+}
+
+_SEP = r"[\s:\uff1a,\uff0c]*"
+_HELP = re.compile(r"^(帮助|help|[?\uff1f]|菜单|功能|怎么用)$", re.IGNORECASE)
+_CREATE = re.compile(rf"^(新建客户|创建客户|添加客户|建客户){_SEP}(?P<rest>.*)$")
+_LOOKUP = re.compile(rf"^(查客户|查询客户|查一下客户|查看客户|客户信息){_SEP}(?P<rest>.*)$")
+_MINE = re.compile(r"^(我的商机|商机列表|我的单子)$")
+_TASKS = re.compile(r"^(我的任务|今日任务|今天的任务|待办|我的待办)$")
+_MOVE = re.compile(rf"^(推进|阶段|移到|改阶段){_SEP}(?P<rest>.*)$")
+_CORRECT = re.compile(r"^(改|更正|修改)(?P<sep>[\s:\uff1a]*)(?P<rest>.*)$")
+_CONFIRMED = re.compile(r"\s+确认$")
+_UNDO = re.compile(r"^(撤销|撤回|删除上一条|删掉上一条)$")
+_CHOICE = re.compile(r"^[(\uff08]?(?P<n>\d{1,2})[)\uff09]?$")
+_YES = re.compile(r"^(是|是的|对|确认|确定|好|好的|新建|创建|ok|OK|yes)$")
+_CANCEL = re.compile(r"^(取消|不用了|不要|否|不是|算了|放弃|no)$", re.IGNORECASE)
+
+CREATE_USAGE = "用法:新建客户 公司全称 [区域 苏州] [行业 建材贸易],例如「新建客户 嘉善恒昌建材有限公司 区域 嘉兴」"
+LOOKUP_USAGE = "用法:查客户 名称或简称,例如「查客户 恒达」"
+MOVE_USAGE = "用法:推进 客户 阶段,例如「推进 恒达 方案报价」。阶段:" + "、".join(STAGE_LABELS.values())
+CORRECT_USAGE = "用法:改 字段 新值,例如「改 金额 90万」「改 客户 宏远」「改 跟进 下周三」。可改:金额、客户、跟进、拜访日期、阶段、回款"
+
+
+def parse_stage(text: str) -> Stage | None:
+    """Return the stage a label or its short form (报价, 合同) names."""
+    return _STAGE_BY_TEXT.get(text.strip())
+
+
+def _parse_create(rest: str) -> Command:
+    parts = rest.split()
+    if not parts:
+        return Malformed(CREATE_USAGE)
+    name, region, industry = parts[0], None, None
+    options = dict(zip(parts[1::2], parts[2::2]))
+    region = options.get("区域") or options.get("地区")
+    industry = options.get("行业")
+    return CreateCustomer(name=name, region=region, industry=industry)
+
+
+def _parse_move(rest: str) -> Command:
+    # 确认 must stand apart: 需求确认 is a stage name that ends with the same word.
+    confirmed = bool(_CONFIRMED.search(rest))
+    if confirmed:
+        rest = _CONFIRMED.sub("", rest)
+    for text in sorted(_STAGE_BY_TEXT, key=len, reverse=True):
+        if rest.endswith(text):
+            customer = rest[: -len(text)].strip(" 到至为:\uff1a,\uff0c")
+            if customer:
+                return MoveStage(customer_query=customer, stage=_STAGE_BY_TEXT[text], confirmed=confirmed)
+    return Malformed(MOVE_USAGE)
+
+
+def _parse_correct(rest: str) -> Command:
+    for word in sorted(CORRECTABLE_FIELDS, key=len, reverse=True):
+        if rest.startswith(word):
+            value = rest[len(word):].strip(" :\uff1a为成")
+            if value:
+                return Correct(field=CORRECTABLE_FIELDS[word], value=value)
+    return Malformed(CORRECT_USAGE)
+
+
+def parse_command(text: str) -> Command | None:
+    """Return the command the text is, or None when it is a visit note."""
+    text = text.strip()
+    if _HELP.match(text):
+        return Help()
+    if match := _CHOICE.match(text):
+        return Answer(choice=int(match["n"]))
+    if _YES.match(text):
+        return Answer(yes=True)
+    if _CANCEL.match(text):
+        return Answer(cancel=True)
+    if _UNDO.match(text):
+        return Undo()
+    if _MINE.match(text):
+        return MyOpportunities()
+    if _TASKS.match(text):
+        return MyTasks()
+    if match := _CREATE.match(text):
+        return _parse_create(match["rest"].strip())
+    if match := _LOOKUP.match(text):
+        rest = match["rest"].strip()
+        return LookupCustomer(rest) if rest else Malformed(LOOKUP_USAGE)
+    # Short command words only count at the start of a short message; a long text starting
+    # with 改 (改天去拜访…) is a note.
+    if len(text) <= 40:
+        if match := _MOVE.match(text):
+            return _parse_move(match["rest"].strip())
+        if match := _CORRECT.match(text):
+            command = _parse_correct(match["rest"].strip())
+            # 改天去拜访… is a note; only a separator after 改 makes a malformed correction.
+            if isinstance(command, Correct) or match["sep"] or not match["rest"]:
+                return command
+    return None
