@@ -1,0 +1,130 @@
+"""The `zhongshu` command: serve, migrate, import, parse and the local development setup."""
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.settings import SettingsError, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _cmd_serve(args) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    settings.check_production_secrets()
+    uvicorn.run(
+        "bot.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _cmd_db_upgrade(args) -> int:
+    from models.migrate import upgrade
+
+    upgrade(get_settings().database_url, args.revision)
+    print("数据库已升级到最新版本")
+    return 0
+
+
+def _cmd_import_world(args) -> int:
+    from models.db import Database
+    from models.migrate import upgrade
+    from models.world import WorldFormatError, import_world
+
+    settings = get_settings()
+    try:
+        world = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        print(f"无法读取 {args.file}:{error}", file=sys.stderr)
+        return 2
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            summary = import_world(session, world)
+    except WorldFormatError as error:
+        print(f"导入失败,没有写入任何数据:{error}", file=sys.stderr)
+        return 2
+    print(
+        f"已导入:用户 {summary.users},部门 {summary.departments},客户 {summary.customers},"
+        f"产品 {summary.products},竞争对手 {summary.competitors}"
+    )
+    return 0
+
+
+def _cmd_parse(args) -> int:
+    from bot.understanding.evaluation import parse_lines
+
+    world = json.loads(Path(args.world).read_text(encoding="utf-8"))
+    for line in parse_lines(world, sys.stdin):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+def _cmd_dev(args) -> int:
+    from bot import devserver
+
+    if args.dev_command == "send":
+        return devserver.send(args.user, args.text, args.bot_port, args.emulator_port, args.timeout)
+    return devserver.run(args.bot_port, args.emulator_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zhongshu", description="Zhongshu, the sales hub bot for WeCom")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the callback server and its workers")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only above 1)")
+    serve.set_defaults(handler=_cmd_serve)
+
+    db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db_command", required=True)
+    upgrade = db.add_parser("upgrade", help="apply migrations up to a revision")
+    upgrade.add_argument("revision", nargs="?", default="head", help="Alembic revision (default: head)")
+    upgrade.set_defaults(handler=_cmd_db_upgrade)
+
+    importing = commands.add_parser("import", help="load data").add_subparsers(dest="import_command", required=True)
+    world = importing.add_parser("world", help="load users, customers, products and competitors from world JSON")
+    world.add_argument("file", help="path of the world JSON file (see docs/world-format.md)")
+    world.set_defaults(handler=_cmd_import_world)
+
+    parse = commands.add_parser("parse", help="extract note fields from JSON lines on standard input")
+    parse.add_argument("--world", required=True, help="world JSON whose customers and products to match")
+    parse.set_defaults(handler=_cmd_parse)
+
+    dev = commands.add_parser("dev", help="run the bot with the local WeCom emulator, or send it a message")
+    dev.add_argument("--bot-port", type=int, default=8000, help="port of the bot (default 8000)")
+    dev.add_argument("--emulator-port", type=int, default=8001, help="port of the WeCom emulator (default 8001)")
+    dev_commands = dev.add_subparsers(dest="dev_command")
+    send = dev_commands.add_parser("send", help="send a text as a WeCom member and print the bot's replies")
+    send.add_argument("--user", required=True, help="WeCom UserID of the sender, e.g. zhangwei")
+    send.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the replies")
+    send.add_argument("text", help="the message text")
+    dev.set_defaults(handler=_cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        _configure_logging(settings.log_level)
+        return args.handler(args) or 0
+    except SettingsError as error:
+        print(f"配置错误:{error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
