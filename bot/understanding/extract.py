@@ -11,16 +11,17 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.understanding.dates import SHANGHAI, find_dates
+from bot.understanding.dates import SHANGHAI, DateMention, find_dates
 from bot.understanding.lexicon import Lexicon
 from bot.understanding.note.contacts import find_contacts, find_phones
 from bot.understanding.note.customers import find_customers
 from bot.understanding.note.facts import ContactFact, CustomerMention, NoteFacts, ProductFact
-from bot.understanding.note.measures import QUANTITY, find_measures
-from bot.understanding.note.money import find_amounts
+from bot.understanding.note.measures import QUANTITY, Measure, find_measures
+from bot.understanding.note.money import find_amounts, price_times_quantity
 from bot.understanding.note.products import build_product_facts, find_products
 from bot.understanding.note.stage import activity_kind_of, lost_of, reached_of, stage_of
-from bot.understanding.note.text import NoteText
+from bot.understanding.note.text import NoteText, Span
+from models.stages import Stage
 from bot.understanding.note.timing import TOUCH_RE, resolve_dates
 
 __all__ = ["ContactFact", "CustomerMention", "NoteFacts", "ProductFact", "extract_note"]
@@ -48,10 +49,10 @@ def extract_note(text: str, now: datetime, lexicon: Lexicon) -> NoteFacts:
     customer_spans = [(mention.name, span) for mention, span in customers]
     contacts = find_contacts(note, lexicon, phones, customer_spans)
 
-    amount, payment, excluded_prices = find_amounts(note, lexicon, measures, [])
+    amount, payment, excluded_prices = find_amounts(note, lexicon, measures)
     products = build_product_facts(note, lexicon, product_mentions, measures, excluded_prices)
     if amount is None:
-        amount, _, _ = find_amounts(note, lexicon, measures, products)
+        amount = price_times_quantity(products)
 
     today = now.date() if now.tzinfo is None else now.astimezone(SHANGHAI).date()
     visit_date, due_date, due_mention = resolve_dates(note, date_mentions, today, bool(customers))
@@ -92,7 +93,9 @@ def _competitors(note: NoteText, lexicon: Lexicon) -> list[str]:
     return names
 
 
-def _stage(note: NoteText, customers, measures):
+def _stage(
+    note: NoteText, customers: list[tuple[CustomerMention, Span]], measures: list[Measure]
+) -> Stage | None:
     """Return the furthest stage evidenced, or None when customers are at different stages."""
     starts = [span.start for _, span in customers]
     if len(starts) <= 1:
@@ -106,11 +109,11 @@ def _stage(note: NoteText, customers, measures):
     return stages.pop() if len(stages) == 1 else None
 
 
-def _has_quantity(measures, begin: int, end: int) -> bool:
+def _has_quantity(measures: list[Measure], begin: int, end: int) -> bool:
     return any(m.kind == QUANTITY and begin <= m.start < end for m in measures)
 
 
-def _next_action(note: NoteText, due_mention) -> str | None:
+def _next_action(note: NoteText, due_mention: DateMention | None) -> str | None:
     """Return the words after the due date in its clause (下周三前给他们报价 → 给他们报价)."""
     if due_mention is None:
         return None

@@ -1,9 +1,10 @@
 """The company vocabulary that note extraction matches against.
 
 A `Lexicon` contains the customers, products, competitors, colleagues and unit spellings of one
-company, the lookup tables derived from them, and a private jieba tokenizer that knows their
-names. It is rebuilt whenever the customer or product tables change, so construction reuses one
-shared copy of jieba's base dictionary and only adds the company's own words.
+company, the lookup tables derived from them, and a private jieba tokenizer whose dictionary
+contains their names. It is rebuilt whenever the customer or product tables change, so
+construction reuses one shared copy of jieba's base dictionary and only adds the company's own
+words.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jieba
-
-logger = logging.getLogger(__name__)
 
 # jieba reports dictionary loading on its own logger at DEBUG level.
 jieba.setLogLevel(logging.WARNING)

@@ -52,7 +52,7 @@ NAMED_ROLE_RE = re.compile(
     rf"(?P<title>{_ROLE})(?:的名字|名字)?(?:叫做|叫|是|为|:|(?<=人)|(?<=[理监长管任]))\s?(?P<name>[\u4e00-\u9fff]{{2,3}})"
 )
 SURNAMED_ROLE_RE = re.compile(rf"(?P<title>{_ROLE})?姓(?P<name>[\u4e00-\u9fff]{{1,2}})")
-FAMILIAR_RE = re.compile(r"(?<![\u4e00-\u9fff])?[小老](?P<name>[\u4e00-\u9fff])")
+FAMILIAR_RE = re.compile(r"[小老](?P<name>[\u4e00-\u9fff])")
 _FAMILIAR_NOT_NAMES = frozenset("小于 小高 小时 小区 老是 老家 老客 小批 小样 小量".split())
 _ROLES_WITHOUT_TITLE = frozenset({"联系人", "对接人"})
 
@@ -109,8 +109,8 @@ def find_contacts(
     """Return the customer's people named in the note, with phone numbers attached."""
     masked = note.masked
     people = _named_roles(masked, lexicon)
-    taken = {i for person in people for i in range(person.span.start, person.span.end)}
-    for person in _titled_people(masked, lexicon, taken) + _familiar_people(masked, taken):
+    claimed_positions = {i for person in people for i in range(person.span.start, person.span.end)}
+    for person in _titled_people(masked, lexicon, claimed_positions) + _familiar_people(masked, claimed_positions):
         people.append(person)
     people.sort(key=lambda person: person.span.start)
 
@@ -176,11 +176,11 @@ def _starts_with_surname(name: str) -> bool:
     return name[0] in SURNAMES or name[:2] in COMPOUND_SURNAMES
 
 
-def _titled_people(masked: str, lexicon: Lexicon, taken: set[int]) -> list[_Person]:
+def _titled_people(masked: str, lexicon: Lexicon, claimed_positions: set[int]) -> list[_Person]:
     people = []
     for match in TITLE_RE.finditer(masked):
         title = match.group()
-        if match.start() in taken:
+        if match.start() in claimed_positions:
             continue
         following = masked[match.end() : match.end() + 1]
         if following and following in _NOT_TITLE_AFTER.get(title, ()):
@@ -191,7 +191,7 @@ def _titled_people(masked: str, lexicon: Lexicon, taken: set[int]) -> list[_Pers
         if lexicon.tokenizer.FREQ.get(name[-1] + title, 0) > MAX_TITLE_PAIR_FREQ and len(name) == 1:
             continue
         start = match.start() - len(name)
-        if start in taken:
+        if start in claimed_positions:
             continue
         people.append(_Person(Span(start, match.end()), name, title))
     return people
@@ -228,16 +228,15 @@ def _name_before(masked: str, title_start: int, lexicon: Lexicon) -> str | None:
     return single
 
 
-def _familiar_people(masked: str, taken: set[int]) -> list[_Person]:
+def _familiar_people(masked: str, claimed_positions: set[int]) -> list[_Person]:
     people = []
     for match in FAMILIAR_RE.finditer(masked):
         surname = match.group("name")
-        if match.start() in taken or surname not in SURNAMES:
+        if match.start() in claimed_positions or surname not in SURNAMES:
             continue
-        if masked[match.start() : match.end() + 1][:3] in _FAMILIAR_NOT_NAMES or match.group()[:2] in _FAMILIAR_NOT_NAMES:
+        if match.group() in _FAMILIAR_NOT_NAMES or masked[match.start() : match.end() + 1] in _FAMILIAR_NOT_NAMES:
             continue
-        following = masked[match.end() : match.end() + 1]
-        if following and TITLE_RE.match(masked, match.end()):
+        if TITLE_RE.match(masked, match.end()):
             continue  # 小王总 is read as 王 + 总 by the title scan
         people.append(_Person(Span(match.start(), match.end()), surname, None))
     return people
@@ -293,5 +292,3 @@ def _attach_phones(
         if owner is not None and contacts[owner].phone is None:
             contacts[owner].phone = phone
 
-
-__all__ = ["find_contacts", "find_phones", "MASK"]

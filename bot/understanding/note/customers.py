@@ -176,7 +176,7 @@ def _fits_company_form(span: Span, company_forms: list[Span]) -> bool:
     """Tell whether a near miss may stand where a company name is written.
 
     Inside a full company name (嘉善恒昌建材有限公司) a near miss of a short alias (恒达建材) is
-    another company; only a near miss that starts the name and reaches its suffix counts.
+    another company. Only a near miss that starts the name and reaches its suffix counts.
     """
     for form in company_forms:
         if span.start < form.end and form.start < span.end:

@@ -13,7 +13,7 @@ class CustomerMention:
     """A customer company named in a note.
 
     `customer_id` is set when the mention names exactly one known customer. When it fits several,
-    `customer_id` is None and `candidates` holds every matching id so that the bot can ask which.
+    `customer_id` is None and `candidates` contains every matching id so that the bot can ask which.
     """
 
     written: str

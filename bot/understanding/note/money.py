@@ -37,9 +37,13 @@ def find_amounts(
     note: NoteText,
     lexicon: Lexicon,
     measures: list[Measure],
-    products: list[ProductFact],
 ) -> tuple[float | None, float | None, set[int]]:
-    """Return (deal amount, payment amount, ids of price measures that are not our prices)."""
+    """Return (deal amount, payment amount, ids of price measures that are not our prices).
+
+    The deal amount is None when no sum is cued as one; the caller may then compute it from
+    the products with `price_times_quantity`. A percentage of payment (首付款30%) is taken of
+    the cued deal amount only.
+    """
     amounts: list[float] = []
     payments: list[tuple[bool, bool, float]] = []
     percents: list[float] = []
@@ -76,7 +80,7 @@ def find_amounts(
         if amount_cue and not PRICE_DIFFERENCE_RE.search(before) and not competitor_before:
             amounts.append(measure.value)
 
-    amount = amounts[0] if amounts else _price_times_quantity(products)
+    amount = amounts[0] if amounts else None
     payment = _choose_payment(payments)
     if payment is None and percents and amount is not None:
         payment = round(amount * percents[0] / 100, 2)
@@ -105,7 +109,8 @@ def _choose_payment(payments: list[tuple[bool, bool, float]]) -> float | None:
     return payments[0][2]
 
 
-def _price_times_quantity(products: list[ProductFact]) -> float | None:
+def price_times_quantity(products: list[ProductFact]) -> float | None:
+    """Return unit price × quantity when exactly one product has both, else None."""
     priced = [p for p in products if p.unit_price is not None and p.quantity is not None]
     if len(priced) == 1:
         return round(priced[0].unit_price * priced[0].quantity, 2)

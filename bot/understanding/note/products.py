@@ -10,8 +10,8 @@ from bot.understanding.note.facts import ProductFact
 from bot.understanding.note.measures import PRICE, QUANTITY, Measure
 from bot.understanding.note.text import NoteText, Span
 
-# Cement grades (P.O 52.5, P.S.A 32.5R) and concrete strength classes (C35) outside the
-# catalog are still products; they keep the spelling the rep used.
+# Cement grades (P.O 52.5, P.S.A 32.5R) and concrete strength classes (C35) that the catalog
+# lacks are still products. They keep the spelling the rep used.
 PRODUCT_CODE_RE = re.compile(
     r"(?<![A-Za-z0-9.])(?:P\s?[.·]?\s?[OCSFPI](?:\s?[.·]?\s?[AB])?\s?[.·]?\s?\d{2}\.\d\s?R?"
     r"|[Cc][1-8][05])(?![A-Za-z0-9]|\.\d)(?P<kind>混凝土|商砼|水泥)?"
@@ -20,7 +20,7 @@ PRODUCT_CODE_RE = re.compile(
 # A quantity after one of these replaces the one written before it.
 CHANGE_CUE_RE = re.compile(r"(?:改成|改为|改到|变成|调整为|调整到|调到|增加到|加到|减到|减少到|降到|换成|追加到|最终)\s?$")
 
-# Words before a price that make it a difference (再降15元) or somebody else's price.
+# Words before a price that make it a difference (再降15元) or a competitor's price.
 PRICE_DIFFERENCE_RE = re.compile(r"比|差|降|让|便宜|贵|高了|低了|高出|低出|优惠|少|多了|涨|上调|下调")
 
 
@@ -128,8 +128,8 @@ def _owner(
 ) -> str | None:
     """Pick the product a quantity or price belongs to.
 
-    First the nearest product before it in the same clause; then the nearest product anywhere
-    whose catalog unit is the measure's unit; then the only product of the note.
+    The nearest product before it in the same clause wins. Next comes the nearest product
+    anywhere whose catalog unit is the measure's unit, then the only product of the note.
     """
     clause = note.clause_of(measure.start)
     same_clause = [m for m in mentions if m.span.end <= measure.start and note.clause_of(m.span.start) == clause]
