@@ -1,6 +1,6 @@
-"""The WeCom callback: verify, decrypt, dedupe, store, and answer at once.
+"""The WeCom callback: verify, decrypt, dedupe, store, and respond at once.
 
-Everything else (understanding, records, replies) runs in the inbox workers after the answer,
+Everything else (understanding, records, replies) runs in the inbox workers after the response,
 because WeCom retries a callback that takes more than 5 seconds.
 """
 
@@ -33,7 +33,7 @@ def _reject(status: int, reason: str, started: float) -> Response:
 
 @router.get("/wecom/callback")
 def verify_url(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = ""):
-    """Answer WeCom's URL check with the decrypted echo string."""
+    """Respond to WeCom's URL check with the decrypted echo string."""
     started = time.perf_counter()
     if not (msg_signature and timestamp and nonce and echostr):
         return _reject(400, "missing query parameter", started)
@@ -51,7 +51,7 @@ def verify_url(request: Request, msg_signature: str = "", timestamp: str = "", n
 
 @router.post("/wecom/callback")
 async def receive(request: Request, msg_signature: str = "", timestamp: str = "", nonce: str = ""):
-    """Store one encrypted callback message in the inbox and answer HTTP 200 with an empty body."""
+    """Store one encrypted callback message in the inbox and respond HTTP 200 with an empty body."""
     started = time.perf_counter()
     runtime = _runtime(request)
     limit = runtime.settings.max_callback_body_bytes
@@ -65,7 +65,7 @@ async def receive(request: Request, msg_signature: str = "", timestamp: str = ""
     if not (msg_signature and timestamp and nonce):
         return _reject(400, "missing query parameter", started)
 
-    # The crypto and the database are blocking calls; run them off the event loop.
+    # The crypto and the database calls block, so they run off the event loop.
     return await run_in_threadpool(_decrypt_and_store, runtime, body, msg_signature, timestamp, nonce, started)
 
 

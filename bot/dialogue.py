@@ -15,7 +15,7 @@ from bot.stores import KeyValueStore
 
 log = logging.getLogger(__name__)
 
-# Keep the state a little past its expiry, so a late answer is told it expired.
+# Keep the state a little past its expiry, so a late reply is recognised as expired.
 GRACE_SECONDS = 3600
 
 

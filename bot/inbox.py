@@ -32,7 +32,7 @@ def dedup_key(fields: dict[str, str]) -> str:
 
 
 def store_message(db: Database, fields: dict[str, str]) -> int | None:
-    """Store a decrypted message; return its id, or None when it was stored before."""
+    """Store a decrypted message and return its id, or None when it was stored before."""
     created = datetime.fromtimestamp(int(fields.get("CreateTime") or 0), UTC)
     agent_id = fields.get("AgentID")
     row = InboundMessage(
@@ -55,8 +55,8 @@ def store_message(db: Database, fields: dict[str, str]) -> int | None:
 def _claimable(session: Session, limit: int) -> list[int]:
     """Return ids of pending messages whose sender has no earlier message still unfinished.
 
-    Keeping each sender's messages in order matters: `改 金额 90万` must run after the note
-    it corrects. PostgreSQL skips rows other workers hold; SQLite has one process.
+    Each sender's messages run in order, because `改 金额 90万` must run after the note it
+    corrects. PostgreSQL skips rows other workers hold, and SQLite has one process.
     """
     earlier = aliased(InboundMessage)
     earlier_unfinished = exists().where(
@@ -95,7 +95,7 @@ def claim_messages(db: Database, worker: str, limit: int = 5) -> list[int]:
 
 
 def release_stale_claims(db: Database, lease: timedelta = CLAIM_LEASE) -> int:
-    """Return messages claimed by workers that died to the pending state; return how many.
+    """Reset messages claimed by workers that died to pending, and return how many.
 
     A process that is the only worker (SQLite) passes a zero lease at start-up, because every
     claim it finds then was left by its own previous run.
@@ -115,7 +115,7 @@ def release_stale_claims(db: Database, lease: timedelta = CLAIM_LEASE) -> int:
 
 
 def release_own_claims(db: Database, worker: str) -> int:
-    """Return this worker's unfinished claims to the pending state (at a clean shutdown)."""
+    """Reset this worker's unfinished claims to pending at a clean shutdown."""
     with db.session() as session:
         result = session.execute(
             update(InboundMessage)

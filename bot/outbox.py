@@ -52,7 +52,7 @@ def enqueue_reply(
 
 
 def enqueue_outcome(session: Session, sender: str, outcome: Outcome, in_reply_to: int | None) -> int:
-    """Store the outcome's replies to the sender and its notifications; return the row count."""
+    """Store the outcome's replies to the sender and its notifications, and return the row count."""
     count = 0
     for index, reply in enumerate(outcome.replies):
         key = f"reply:{in_reply_to}:{index}" if in_reply_to else None
@@ -116,7 +116,9 @@ def _next_state(row: OutboundMessage, result: SendResult | None, attempts: int) 
 
 
 def deliver_due(db: Database, client: WeComClient, limit: int = 20) -> int:
-    """Send due outbox rows once each; return how many were attempted."""
+    """Send due outbox rows once each, and return how many were attempted."""
+    # NOTE: a process that dies after WeCom accepted a message but before the row is marked
+    # sent resends it once the lease expires; only the sent mark below prevents a repeat.
     rows = _claim_due(db, limit)
     for row in rows:
         result: SendResult | None

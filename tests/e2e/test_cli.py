@@ -1,0 +1,66 @@
+"""The zhongshu command as an operator runs it, in subprocesses."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from models.crm import Customer
+from models.db import Database
+from models.org import User
+from tests.conftest import DEMO_WORLD, SHARED_DATA
+
+ZHONGSHU = [sys.executable, "-m", "bot.cli"]
+
+
+def _run(args, env_overrides=None, stdin=None, cwd=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(env_overrides or {})
+    return subprocess.run(ZHONGSHU + args, env=env, input=stdin, capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_serve_refuses_placeholder_secret_in_production(tmp_path):
+    env = {"ZHONGSHU_ENV": "production", "WECOM_CORP_ID": "ww1234567890abcdef", "WECOM_SECRET": "changeme"}
+    result = _run(["serve", "--port", "0"], env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "WECOM_SECRET" in result.stderr
+
+
+def test_import_world_twice_is_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    for _ in range(2):
+        result = _run(["import", "world", str(DEMO_WORLD)], {"DATABASE_URL": url}, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "已导入" in result.stdout
+    db = Database(url)
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == len(json.loads(DEMO_WORLD.read_text())["users"])
+        assert session.scalar(select(func.count()).select_from(Customer)) == len(json.loads(DEMO_WORLD.read_text())["customers"])
+    db.dispose()
+
+
+def test_import_world_rejects_unknown_owner(tmp_path):
+    world = {"users": [{"userid": "a", "name": "甲", "role": "rep"}], "customers": [{"name": "某某建材有限公司", "owner": "nobody"}]}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(world, ensure_ascii=False), encoding="utf-8")
+    result = _run(["import", "world", str(path)], {"DATABASE_URL": f"sqlite:///{tmp_path / 'bad.db'}"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "nobody" in result.stderr
+    db = Database(f"sqlite:///{tmp_path / 'bad.db'}")
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(User)) == 0
+    db.dispose()
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "notes-dev.jsonl").exists(), reason="labelled notes are not beside this checkout")
+def test_parse_writes_one_line_per_note(tmp_path):
+    notes = (SHARED_DATA / "notes-dev.jsonl").read_text(encoding="utf-8")
+    result = _run(["parse", "--world", str(SHARED_DATA / "world.json")], stdin=notes, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["id"] for row in rows] == [json.loads(line)["id"] for line in notes.splitlines() if line.strip()]
+    assert rows[0]["customers"] == ["苏州恒达建材有限公司"]
+    assert rows[0]["due_date"] == "2026-12-09"
