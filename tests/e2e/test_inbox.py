@@ -7,11 +7,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.emulator.server import start_app_in_thread
-from bot.inbox import claim_messages, release_stale_claims, store_message
+from bot.emulator.device import WeComDevice
+from bot.emulator.server import EmulatorInspector, start_app_in_thread
+from bot.inbox import claim_messages, store_message
 from models.activity import Activity
 from models.base import utcnow
 from models.messages import InboundMessage, InboxStatus
+from tests.conftest import LiveBot
 
 
 def _fields(user: str, msg_id: int, text: str = "今天拜访恒达王经理") -> dict:
@@ -19,28 +21,34 @@ def _fields(user: str, msg_id: int, text: str = "今天拜访恒达王经理") -
             "MsgId": str(msg_id), "AgentID": "1000002"}
 
 
-def test_message_stored_before_crash_processed_after_restart(live_bot, bot_settings, emulator):
+def test_message_stored_before_crash_processed_after_restart(bot_settings, db, emulator, world):
     # A bot without workers stands for a process that stored the message and then died.
     stopped = start_app_in_thread(create_app(bot_settings, run_workers=False))
-    device_url = live_bot.device.callback_url
-    live_bot.device.callback_url = f"{stopped.url}/wecom/callback"
-    after = live_bot.last_message_id("zhangwei")
-    response = live_bot.device.send_text("zhangwei", "今天拜访恒达王经理,聊了P.O42.5水泥")
-    assert response.status_code == 200
+    device = WeComDevice(f"{stopped.url}/wecom/callback", bot_settings.wecom_token, bot_settings.wecom_aes_key,
+                         bot_settings.wecom_corp_id, bot_settings.wecom_agent_id)
+    response = device.send_text("zhangwei", "今天拜访恒达王经理,聊了P.O42.5水泥")
+    device.close()
     stopped.stop()
-    live_bot.device.callback_url = device_url
+    assert response.status_code == 200
 
-    with live_bot.db.session() as session:
+    with db.session() as session:
         message = session.scalars(select(InboundMessage)).one()
-        message.status = InboxStatus.PROCESSING  # claimed by the dead process
+        message.status = InboxStatus.PROCESSING  # claimed by a worker of the dead process
         message.claimed_at = utcnow() - timedelta(minutes=10)
-    assert release_stale_claims(live_bot.db) == 1
 
-    live_bot.wait_idle()
-    replies = live_bot.inspector.messages(touser="zhangwei", after=after)
+    restarted = start_app_in_thread(create_app(bot_settings))
+    inspector = EmulatorInspector(emulator.url)
+    try:
+        LiveBot(settings=bot_settings, db=db, device=None, inspector=inspector).wait_idle()
+        replies = inspector.messages(touser="zhangwei")
+    finally:
+        inspector.close()
+        restarted.stop()
     assert len(replies) == 1
-    with live_bot.db.session() as session:
+    assert "已记录" in replies[0]["content"]
+    with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Activity)) == 1
+        assert session.scalars(select(InboundMessage)).one().status == InboxStatus.DONE
 
 
 def test_workers_share_inbox_without_double_claims(db):
