@@ -11,8 +11,14 @@ from bot.settings import SettingsError, get_settings
 log = logging.getLogger(__name__)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(level: str, quiet: bool = False) -> None:
+    """Log to standard error; `quiet` keeps client commands to warnings so their output reads clean."""
+    logging.basicConfig(
+        level="WARNING" if quiet else level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Alembic announces every plugin it loads and httpx every request at INFO.
+    for noisy in ("alembic.runtime.plugins", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _cmd_serve(args) -> int:
@@ -71,6 +77,37 @@ def _cmd_parse(args) -> int:
     return 0
 
 
+def _cmd_jobs(args) -> int:
+    from zoneinfo import ZoneInfo
+
+    from models.db import Database
+    from scheduler.service import job_statuses
+
+    settings = get_settings()
+    timezone = ZoneInfo(settings.timezone)
+    db = Database(settings.database_url)
+    try:
+        statuses = job_statuses(db, timezone)
+    finally:
+        db.dispose()
+
+    def local(value) -> str:
+        return value.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    print(f"{'job':<14} {'schedule (cron)':<18} {'last run':<17} {'status':<7} {'ms':>9} {'next run':<17}")
+    for status in statuses:
+        schedule = ",".join(f"{key}={value}" for key, value in status.job.cron.items())
+        run = status.last_run
+        duration = f"{run.duration_ms:.0f}" if run else "-"
+        print(
+            f"{status.job.id:<14} {schedule:<18} {local(run.started_at if run else None):<17} "
+            f"{run.status if run else '-':<7} {duration:>9} {local(status.next_run_at):<17}"
+        )
+        if run and run.error:
+            print(f"  last error: {run.error}")
+    return 0
+
+
 def _cmd_dev(args) -> int:
     from bot import devserver
 
@@ -103,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--world", required=True, help="world JSON whose customers and products to match")
     parse.set_defaults(handler=_cmd_parse)
 
+    jobs = commands.add_parser("jobs", help="list scheduled jobs with their last and next runs")
+    jobs.set_defaults(handler=_cmd_jobs)
+
     dev = commands.add_parser("dev", help="run the bot with the local WeCom emulator, or send it a message")
     dev.add_argument("--bot-port", type=int, default=8000, help="port of the bot (default 8000)")
     dev.add_argument("--emulator-port", type=int, default=8001, help="port of the WeCom emulator (default 8001)")
@@ -119,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = get_settings()
-        _configure_logging(settings.log_level)
+        quiet = args.command in ("parse", "import") or getattr(args, "dev_command", None) == "send"
+        _configure_logging(settings.log_level, quiet=quiet)
         return args.handler(args) or 0
     except SettingsError as error:
         print(f"配置错误:{error}", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from handlers.wording.format import day, fit_reply, money
+from handlers.wording.format import day, fit_reply, local_day, money
 from models.pipeline import OpportunityStatus
 
 NOT_FOUND = "没有找到「{query}」。可以换个简称再查,或发送「新建客户 公司全称」创建。"
@@ -31,7 +31,7 @@ def card(customer, opportunities, activities, today: date) -> str:
     if customer.region or customer.industry:
         lines.append(f"区域:{customer.region or '未知'} 行业:{customer.industry or '未知'}")
     last = customer.last_follow_up_at
-    lines.append(f"最近跟进:{day(last.date(), today) if last else '暂无'}")
+    lines.append(f"最近跟进:{day(local_day(last), today) if last else '暂无'}")
     if customer.contacts:
         people = "、".join(c.name + (c.title or "") + (f" {c.phones[0]}" if c.phones else "") for c in customer.contacts[:5])
         lines.append(f"联系人:{people}")

@@ -1,8 +1,10 @@
 """Formatting numbers, dates and money the way reps read them."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEEKDAYS = "一二三四五六日"
 MAX_REPLY_BYTES = 2048
 
@@ -33,6 +35,11 @@ def day(value: date | None, today: date | None = None) -> str:
     if today is not None and value.year != today.year:
         text = f"{value.year}年{text}"
     return text
+
+
+def local_day(moment: datetime) -> date:
+    """Return the calendar date of a stored (UTC) time in Shanghai, where reps live."""
+    return moment.astimezone(SHANGHAI).date()
 
 
 def fit_reply(text: str, limit: int = MAX_REPLY_BYTES) -> str:
