@@ -13,8 +13,11 @@ class Text:
 
 @dataclass(frozen=True)
 class Button:
+    """A card button; `key` comes back as the click event's EventKey. Style 1 is primary, 2 plain."""
+
     key: str
     label: str
+    style: int = 1
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,20 @@ Reply = Text | Card | Image | File
 
 
 @dataclass(frozen=True)
+class CardUpdate:
+    """Grey out a sent card's buttons for every recipient, showing `label` (已同意, 已驳回 …).
+
+    `response_code` is the click's code, which WeCom accepts once within 72 hours. Without a
+    usable code the sender tells `recipients` the decision in a new text message instead.
+    """
+
+    task_id: str
+    label: str
+    response_code: str | None
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Notification:
     """A message to someone other than the sender, identified by WeCom UserID."""
 
@@ -58,6 +75,7 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
+    card_updates: list[CardUpdate] = field(default_factory=list)
 
     @classmethod
     def text(cls, text: str) -> "Outcome":
