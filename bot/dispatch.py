@@ -13,7 +13,8 @@ from bot import conversation
 from bot.inbox import MAX_ATTEMPTS
 from bot.outbox import enqueue_outcome
 from bot.runtime import Runtime
-from handlers import media
+from handlers import cards, media
+from handlers.cards import CardClick
 from handlers.context import Context, DomainError
 from handlers.outcome import Outcome
 from handlers.wording import common as wording
@@ -47,6 +48,13 @@ def _route(runtime: Runtime, session: Session, message: InboundMessage, user: Us
     if message.msg_type in ATTACHMENT_TYPES:
         return media.keep_attachment(ctx, message.msg_type, _attachment_fields(message))
     if message.msg_type == "event":
+        if message.event == "template_card_event":
+            payload = message.payload
+            click = CardClick(
+                task_id=payload.get("TaskId", ""), key=payload.get("EventKey", ""),
+                response_code=payload.get("ResponseCode") or None,
+            )
+            return cards.handle_click(ctx, click)
         if message.event == "subscribe":
             return Outcome.text(wording.WELCOME.format(name=user.name))
         log.info("event ignored: inbox_id=%d event=%s", message.id, message.event)
