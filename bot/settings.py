@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     inbox_workers: int = Field(default=2, ge=0, description="worker threads per server process")
     dialogue_ttl_seconds: int = Field(default=600, gt=0)
     timezone: str = "Asia/Shanghai"
+    pipeline_rules_path: str | None = Field(default=None, description="TOML pipeline rules; default models/pipeline_rules.toml")
+    scheduler_enabled: bool = Field(default=True, description="run the job scheduler in server processes")
+    scheduler_lease_seconds: float = Field(default=30.0, gt=0, description="seconds a dead leader keeps the lock")
     log_level: str = "INFO"
 
     @property
