@@ -14,7 +14,7 @@ from bot.understanding.dates import find_dates
 from bot.understanding.evaluation import facts_to_expected
 from bot.understanding.extract import extract_note
 from bot.understanding.numbers import parse_number
-from handlers import corrections, customers, opportunities
+from handlers import corrections, customers, opportunities, pool
 from handlers.context import Context, DomainError
 from handlers.notes import NewCustomer, record_note
 from handlers.outcome import Outcome, Text
@@ -23,6 +23,7 @@ from handlers.wording import dialogue as wording
 from models.base import utcnow
 from models.crm import Customer
 from models.messages import InboundMessage
+from models.rules import PoolRules, load_rules
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,23 @@ def _command(runtime: Runtime, ctx: Context, command) -> Outcome:
             return opportunities.move_stage(ctx, query, stage, confirmed)
         case cmd.Undo():
             return corrections.undo_last(ctx)
+        case cmd.ListPool(region=region, industry=industry):
+            return pool.list_pool(ctx, region, industry)
+        case cmd.ClaimCustomer(query=query):
+            return pool.claim(ctx, _pool_rules(runtime), query)
+        case cmd.AssignCustomer(query=query, assignee=assignee):
+            return pool.assign(ctx, _pool_rules(runtime), query, assignee)
+        case cmd.TakeBackCustomer(query=query, reason=reason):
+            return pool.take_back(ctx, _pool_rules(runtime), query, reason)
         case cmd.Correct(field="customer", value=value):
             return _recustomer(runtime, ctx, value)
         case cmd.Correct(field=field, value=value):
             return corrections.correct_last(ctx, field, _correction_value(ctx, field, value))
     raise AssertionError(f"unrouted command {command!r}")
+
+
+def _pool_rules(runtime: Runtime) -> PoolRules:
+    return load_rules(runtime.settings.pipeline_rules_path).pool
 
 
 def _correction_value(ctx: Context, field: str, text: str):

@@ -55,6 +55,29 @@ class Undo:
 
 
 @dataclass(frozen=True)
+class ListPool:
+    region: str | None = None
+    industry: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimCustomer:
+    query: str
+
+
+@dataclass(frozen=True)
+class AssignCustomer:
+    query: str
+    assignee: str  # a name or WeCom UserID
+
+
+@dataclass(frozen=True)
+class TakeBackCustomer:
+    query: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Answer:
     """A reply to a question the bot asked: a choice number, yes, or cancel."""
 
@@ -70,7 +93,10 @@ class Malformed:
     usage: str
 
 
-Command = Help | CreateCustomer | LookupCustomer | MyOpportunities | MyTasks | MoveStage | Correct | Undo | Answer | Malformed
+Command = (
+    Help | CreateCustomer | LookupCustomer | MyOpportunities | MyTasks | MoveStage | Correct | Undo
+    | ListPool | ClaimCustomer | AssignCustomer | TakeBackCustomer | Answer | Malformed
+)
 
 CORRECTABLE_FIELDS = {
     "金额": "amount",
@@ -100,6 +126,14 @@ _MOVE = re.compile(rf"^(推进|阶段|移到|改阶段){_SEP}(?P<rest>.*)$")
 _CORRECT = re.compile(r"^(改|更正|修改)(?P<sep>[\s:\uff1a]*)(?P<rest>.*)$")
 _CONFIRMED = re.compile(r"\s+确认$")
 _UNDO = re.compile(r"^(撤销|撤回|删除上一条|删掉上一条)$")
+_POOL = re.compile(r"^(公海|公海客户|公海列表)(?P<rest>(\s.*)?)$")
+# 领取, 分配 and 收回 also start notes (领取了样品…, 分配方案…, 收回货款…), so a separator must
+# follow the word. The exceptions are a short name glued to 领取 and a complete 分配X给Y.
+_CLAIM = re.compile(r"^领取(?P<sep>[\s:\uff1a]*)(?P<rest>\S*)$")
+_CLAIM_GLUED = re.compile(r"^[^了到的过]\S{1,11}$")
+_ASSIGN = re.compile(r"^分配(?P<sep>[\s:\uff1a]*)(?P<rest>.*)$")
+_ASSIGN_ARGS = re.compile(r"^(?P<customer>\S+?)\s*给\s*(?P<assignee>\S+)$")
+_TAKE_BACK = re.compile(r"^收回[\s:\uff1a]+(?P<rest>.*)$|^收回$")
 _CHOICE = re.compile(r"^[(\uff08]?(?P<n>\d{1,2})[)\uff09]?$")
 _YES = re.compile(r"^(是|是的|对|确认|确定|好|好的|新建|创建|ok|OK|yes)$")
 _CANCEL = re.compile(r"^(取消|不用了|不要|否|不是|算了|放弃|no)$", re.IGNORECASE)
@@ -107,6 +141,10 @@ _CANCEL = re.compile(r"^(取消|不用了|不要|否|不是|算了|放弃|no)$",
 CREATE_USAGE = "用法:新建客户 公司全称 [区域 苏州] [行业 建材贸易],例如「新建客户 嘉善恒昌建材有限公司 区域 嘉兴」"
 LOOKUP_USAGE = "用法:查客户 名称或简称,例如「查客户 恒达」"
 MOVE_USAGE = "用法:推进 客户 阶段,例如「推进 恒达 方案报价」。阶段:" + "、".join(STAGE_LABELS.values())
+POOL_USAGE = "用法:公海 [区域 苏州] [行业 混凝土],例如「公海 区域 苏州」"
+CLAIM_USAGE = "用法:领取 客户名称或简称,例如「领取 恒达」"
+ASSIGN_USAGE = "用法:分配 客户 给 姓名,例如「分配 恒达 给 张伟」"
+TAKE_BACK_USAGE = "用法:收回 客户 [原因],例如「收回 恒达 长期未跟进」"
 CORRECT_USAGE = "用法:改 字段 新值,例如「改 金额 90万」「改 客户 宏远」「改 跟进 下周三」。可改:金额、客户、跟进、拜访日期、阶段、回款"
 
 
@@ -148,6 +186,33 @@ def _parse_correct(rest: str) -> Command:
     return Malformed(CORRECT_USAGE)
 
 
+def _parse_pool(rest: str) -> Command:
+    parts = rest.split()
+    if len(parts) % 2:
+        return Malformed(POOL_USAGE)
+    options = dict(zip(parts[0::2], parts[1::2]))
+    region = options.pop("区域", None) or options.pop("地区", None)
+    industry = options.pop("行业", None)
+    if options:
+        return Malformed(POOL_USAGE)
+    return ListPool(region=region, industry=industry)
+
+
+def _parse_assign(rest: str) -> Command:
+    match = _ASSIGN_ARGS.match(rest)
+    if match is None:
+        return Malformed(ASSIGN_USAGE)
+    return AssignCustomer(query=match["customer"], assignee=match["assignee"])
+
+
+def _parse_take_back(rest: str) -> Command:
+    parts = rest.split(maxsplit=1)
+    if not parts:
+        return Malformed(TAKE_BACK_USAGE)
+    reason = parts[1].strip() if len(parts) > 1 else None
+    return TakeBackCustomer(query=parts[0], reason=reason)
+
+
 def parse_command(text: str) -> Command | None:
     """Return the command the text is, or None when it is a visit note."""
     text = text.strip()
@@ -173,6 +238,17 @@ def parse_command(text: str) -> Command | None:
     # Short command words only count at the start of a short message; a long text starting
     # with 改 (改天去拜访…) is a note.
     if len(text) <= 40:
+        if match := _POOL.match(text):
+            return _parse_pool(match["rest"].strip())
+        if (match := _CLAIM.match(text)) and (match["sep"] or _CLAIM_GLUED.match(match["rest"]) or not match["rest"]):
+            rest = match["rest"].strip()
+            return ClaimCustomer(rest) if rest else Malformed(CLAIM_USAGE)
+        if match := _ASSIGN.match(text):
+            command = _parse_assign(match["rest"].strip())
+            if isinstance(command, AssignCustomer) or match["sep"] or not match["rest"]:
+                return command
+        if match := _TAKE_BACK.match(text):
+            return _parse_take_back((match["rest"] or "").strip())
         if match := _MOVE.match(text):
             return _parse_move(match["rest"].strip())
         if match := _CORRECT.match(text):

@@ -1,0 +1,359 @@
+"""The public pool (公海): listing, claiming, assigning and taking back customers, and the
+scheduled release of customers their owners stopped following up."""
+
+import logging
+import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from handlers.access import can_see_customer
+from handlers.changes import ChangeBatch
+from handlers.context import SHANGHAI, Context, DomainError
+from handlers.customers import find_customers
+from handlers.outcome import Notification, Outcome, Text
+from handlers.wording import pool as wording
+from models.base import UTCDateTime
+from models.commerce import Contract, Payment
+from models.crm import Customer
+from models.messages import OutboundMessage
+from models.org import Role, User
+from models.pool import PoolEvent, PoolEventKind
+from models.rules import PoolRules
+
+log = logging.getLogger(__name__)
+
+DIRECTORS = (Role.REGIONAL_DIRECTOR, Role.SALES_DIRECTOR)
+HOLDER_ROLES = (Role.REP, Role.REGIONAL_DIRECTOR, Role.SALES_DIRECTOR)
+POOL_LIST_LIMIT = 20
+OWNERSHIP_STARTS = (PoolEventKind.CLAIM, PoolEventKind.ASSIGN)
+OWNERSHIP_LOSSES = (PoolEventKind.RELEASE, PoolEventKind.TAKE_BACK)
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def list_pool(ctx: Context, region: str | None = None, industry: str | None = None) -> Outcome:
+    conditions = [Customer.owner_id.is_(None)]
+    if region:
+        conditions.append(Customer.region.contains(region, autoescape=True))
+    if industry:
+        conditions.append(Customer.industry.contains(industry, autoescape=True))
+    total = ctx.session.scalar(select(func.count()).select_from(Customer).where(*conditions))
+    customers = ctx.session.scalars(
+        select(Customer)
+        .where(*conditions)
+        .order_by(Customer.last_follow_up_at.desc().nulls_last(), Customer.id)
+        .limit(POOL_LIST_LIMIT)
+    ).unique().all()
+    return Outcome.text(wording.pool_list(customers, total, region, industry, ctx.today))
+
+
+def claim(ctx: Context, rules: PoolRules, query: str) -> Outcome:
+    """Make a pool customer the acting rep's, within the holding limit and outside the cooldown."""
+    if ctx.actor.role != Role.REP:
+        raise DomainError(wording.CLAIM_REPS_ONLY, "forbidden")
+    matches = _visible_matches(ctx, query)
+    in_pool = [c for c in matches if c.owner_id is None]
+    if not in_pool:
+        if len(matches) == 1 and matches[0].owner_id == ctx.actor.id:
+            raise DomainError(wording.ALREADY_YOURS.format(name=matches[0].name), "unchanged")
+        raise DomainError(wording.NOT_IN_POOL.format(query=query), "not_found")
+    if len(in_pool) > 1:
+        raise DomainError(wording.several(query, [c.name for c in in_pool]), "ambiguous")
+    customer = in_pool[0]
+
+    _check_holding_limit(ctx.session, rules, ctx.actor, own=True)
+    _check_cooldown(ctx, rules, customer)
+    _change_owner(ctx, customer, ctx.actor, PoolEventKind.CLAIM, reason=None)
+
+    notifications = []
+    if ctx.actor.manager is not None:
+        notice = wording.claimed_notice(ctx.actor.name, customer.name)
+        notifications.append(Notification(ctx.actor.manager.userid, Text(notice)))
+    return Outcome(replies=[Text(wording.claimed(customer.name, rules.release_after_days))], notifications=notifications)
+
+
+def assign(ctx: Context, rules: PoolRules, query: str, assignee_name: str) -> Outcome:
+    """Give a pool customer, or one of the director's team's, to a colleague (directors only)."""
+    if ctx.actor.role not in DIRECTORS:
+        raise DomainError(wording.DIRECTORS_ONLY.format(action="分配"), "forbidden")
+    assignee = _find_colleague(ctx.session, assignee_name)
+    if assignee.role not in HOLDER_ROLES:
+        raise DomainError(wording.CANNOT_HOLD.format(name=assignee.name, role=Role(assignee.role).label), "invalid")
+    if ctx.actor.role == Role.REGIONAL_DIRECTOR and not _in_team(ctx.actor, assignee):
+        raise DomainError(wording.NOT_IN_TEAM.format(name=assignee.name), "forbidden")
+    customer = _one_visible(ctx, query)
+    if customer.owner_id == assignee.id:
+        raise DomainError(wording.ALREADY_OWNER.format(customer=customer.name, name=assignee.name), "unchanged")
+
+    _check_holding_limit(ctx.session, rules, assignee, own=assignee.id == ctx.actor.id)
+    previous = customer.owner
+    _change_owner(ctx, customer, assignee, PoolEventKind.ASSIGN, reason=None)
+
+    notifications = []
+    if assignee.id != ctx.actor.id:
+        notice = wording.assigned_notice(ctx.actor.name, customer.name, rules.release_after_days)
+        notifications.append(Notification(assignee.userid, Text(notice)))
+    if previous is not None and previous.id != ctx.actor.id:
+        notice = wording.reassigned_notice(ctx.actor.name, customer.name, assignee.name)
+        notifications.append(Notification(previous.userid, Text(notice)))
+    reply = wording.assigned(customer.name, assignee.name, previous.name if previous else None)
+    return Outcome(replies=[Text(reply)], notifications=notifications)
+
+
+def take_back(ctx: Context, rules: PoolRules, query: str, reason: str | None = None) -> Outcome:
+    """Move an owned customer of the director's team to the pool (directors only)."""
+    if ctx.actor.role not in DIRECTORS:
+        raise DomainError(wording.DIRECTORS_ONLY.format(action="收回"), "forbidden")
+    matches = _visible_matches(ctx, query)
+    owned = [c for c in matches if c.owner_id is not None]
+    if not owned:
+        if len(matches) == 1:
+            raise DomainError(wording.ALREADY_IN_POOL.format(name=matches[0].name), "unchanged")
+        raise DomainError(wording.NOT_FOUND.format(query=query), "not_found")
+    if len(owned) > 1:
+        raise DomainError(wording.several(query, [c.name for c in owned]), "ambiguous")
+    customer = owned[0]
+
+    previous = customer.owner
+    _change_owner(ctx, customer, None, PoolEventKind.TAKE_BACK, reason=reason)
+
+    notifications = []
+    if previous.id != ctx.actor.id:
+        notice = wording.taken_back_notice(ctx.actor.name, customer.name, reason, rules.claim_cooldown_days)
+        notifications.append(Notification(previous.userid, Text(notice)))
+    return Outcome(replies=[Text(wording.taken_back(customer.name, previous.name))], notifications=notifications)
+
+
+def _visible_matches(ctx: Context, query: str) -> list[Customer]:
+    return [c for c in find_customers(ctx, query) if can_see_customer(ctx.actor, c)]
+
+
+def _one_visible(ctx: Context, query: str) -> Customer:
+    matches = _visible_matches(ctx, query)
+    if not matches:
+        raise DomainError(wording.NOT_FOUND.format(query=query), "not_found")
+    if len(matches) > 1:
+        raise DomainError(wording.several(query, [c.name for c in matches]), "ambiguous")
+    return matches[0]
+
+
+def _find_colleague(session: Session, name: str) -> User:
+    """Return the active user with this name or WeCom UserID."""
+    users = session.scalars(
+        select(User).where(or_(User.name == name, User.userid == name), User.active.is_(True)).order_by(User.id)
+    ).unique().all()
+    if not users:
+        raise DomainError(wording.COLLEAGUE_NOT_FOUND.format(name=name), "not_found")
+    if len(users) > 1:
+        raise DomainError(wording.COLLEAGUE_AMBIGUOUS.format(name=name, example=users[0].userid), "ambiguous")
+    return users[0]
+
+
+def _in_team(director: User, user: User) -> bool:
+    """Return whether a regional director may give customers to `user`: themself, their department or reports."""
+    if user.id == director.id:
+        return True
+    same_department = director.department_id is not None and user.department_id == director.department_id
+    return same_department or user.manager_id == director.id
+
+
+def _check_holding_limit(session: Session, rules: PoolRules, user: User, own: bool) -> None:
+    count = session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_id == user.id))
+    if count >= rules.holding_limit:
+        message = wording.holding_limit(count, rules.holding_limit, None if own else user.name)
+        raise DomainError(message, "limit")
+
+
+def _check_cooldown(ctx: Context, rules: PoolRules, customer: Customer) -> None:
+    """Reject a claim of a customer the actor lost (released or taken back) within the cooldown."""
+    lost = ctx.session.scalar(
+        select(PoolEvent)
+        .where(
+            PoolEvent.customer_id == customer.id,
+            PoolEvent.from_owner_id == ctx.actor.id,
+            PoolEvent.kind.in_(OWNERSHIP_LOSSES),
+            PoolEvent.at > rules.cooldown_start(ctx.now),
+        )
+        .order_by(PoolEvent.at.desc())
+        .limit(1)
+    )
+    if lost is None:
+        return
+    lost_on = lost.at.astimezone(SHANGHAI).date()
+    claimable_on = (lost.at + timedelta(days=rules.claim_cooldown_days)).astimezone(SHANGHAI).date()
+    raise DomainError(wording.cooldown(customer.name, lost.kind, lost_on, claimable_on, ctx.today), "cooldown")
+
+
+def _change_owner(ctx: Context, customer: Customer, to_owner: User | None, kind: PoolEventKind, reason: str | None) -> None:
+    """Set the owner only while it is still the one read, and record the pool event and the audit row."""
+    from_owner_id = customer.owner_id
+    batch = ChangeBatch(ctx.session, ctx.actor.id, f"pool_{kind}", ctx.source_message_id)
+    batch.updating(customer)
+    unchanged_since_read = Customer.owner_id.is_(None) if from_owner_id is None else Customer.owner_id == from_owner_id
+    result = ctx.session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, unchanged_since_read)
+        .values(owner_id=to_owner.id if to_owner else None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(wording.CHANGED_MEANWHILE.format(name=customer.name), "conflict")
+    ctx.session.refresh(customer)
+    batch.finish()
+
+    ctx.session.add(
+        PoolEvent(
+            customer_id=customer.id, from_owner_id=from_owner_id, to_owner_id=to_owner.id if to_owner else None,
+            kind=kind, reason=reason, actor_id=ctx.actor.id, at=ctx.now,
+        )
+    )
+    ctx.session.flush()
+    log.info(
+        "pool owner changed: customer_id=%d kind=%s from=%s to=%s actor=%d",
+        customer.id, kind, from_owner_id, to_owner.id if to_owner else None, ctx.actor.id,
+    )
+
+
+# -- scheduled release and warning -----------------------------------------------------------
+
+
+def _last_touch():
+    """SQL: when the owner last followed up the customer, else when the customer was created."""
+    return func.coalesce(Customer.last_follow_up_at, Customer.created_at)
+
+
+def _idle_before(rules: PoolRules, cutoff: datetime):
+    """SQL: the customer is owned, untouched since `cutoff` and not exempt from release.
+
+    A claim or assignment to the current owner since `cutoff` counts as a touch, so a customer
+    just claimed from the pool is not released again at once.
+    """
+    started_since = exists().where(
+        PoolEvent.customer_id == Customer.id,
+        PoolEvent.to_owner_id == Customer.owner_id,
+        PoolEvent.kind.in_(OWNERSHIP_STARTS),
+        PoolEvent.at >= cutoff,
+    )
+    conditions = [Customer.owner_id.is_not(None), _last_touch() < cutoff, ~started_since]
+    if rules.exempt_open_contracts:
+        open_contract = exists().where(
+            Contract.customer_id == Customer.id, Contract.status.not_in(rules.closed_contract_statuses)
+        )
+        conditions.append(~open_contract)
+    if rules.exempt_payments_due:
+        payment_due = exists().where(
+            Payment.customer_id == Customer.id, Payment.planned_on.is_not(None), Payment.received_on.is_(None)
+        )
+        conditions.append(~payment_due)
+    return and_(*conditions)
+
+
+def _already_queued(session: Session, dedup_key: str) -> bool:
+    """Return whether the outbox has a notification with this key (`enqueue_reply` appends part numbers)."""
+    first_part = f"{dedup_key}:0"
+    return session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedup_key == first_part)) is not None
+
+
+def release_idle_customers(session: Session, rules: PoolRules, now: datetime) -> list[Notification]:
+    """Move every idle, non-exempt customer to the pool in two set-based statements.
+
+    Returns one notification per former owner and one per director of a former owner, each
+    listing all of that person's customers released in this run.
+    """
+    batch = uuid.uuid4().hex
+    reason = f"{rules.release_after_days} 天未跟进"
+    idle = (
+        select(
+            Customer.id, Customer.owner_id, literal(PoolEventKind.RELEASE.value), literal(reason),
+            literal(batch), literal(now, UTCDateTime()),
+        )
+        .where(_idle_before(rules, rules.release_cutoff(now)))
+        .with_for_update(of=Customer)
+    )
+    session.execute(
+        insert(PoolEvent).from_select(["customer_id", "from_owner_id", "kind", "reason", "batch", "at"], idle)
+    )
+    released_ids = select(PoolEvent.customer_id).where(PoolEvent.batch == batch)
+    result = session.execute(
+        update(Customer).where(Customer.id.in_(released_ids)).values(owner_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    log.info("pool release: customers=%d batch=%s", result.rowcount, batch)
+    if not result.rowcount:
+        return []
+    return _release_notifications(session, rules, now, batch)
+
+
+def _release_notifications(session: Session, rules: PoolRules, now: datetime, batch: str) -> list[Notification]:
+    rows = session.execute(
+        select(PoolEvent.customer_id, PoolEvent.from_owner_id, Customer.name, Customer.last_follow_up_at)
+        .join(Customer, Customer.id == PoolEvent.customer_id)
+        .where(PoolEvent.batch == batch)
+        .order_by(PoolEvent.from_owner_id, Customer.name)
+    ).all()
+    owner_ids = {row.from_owner_id for row in rows}
+    owners = {u.id: u for u in session.scalars(select(User).where(User.id.in_(owner_ids))).unique()}
+    today = now.astimezone(SHANGHAI).date()
+
+    by_owner: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_owner[row.from_owner_id].append(row)
+    by_director: dict[int, dict[str, list[str]]] = defaultdict(dict)
+
+    notifications = []
+    for owner_id, owned in by_owner.items():
+        owner = owners[owner_id]
+        listed = [(row.name, row.last_follow_up_at.astimezone(SHANGHAI).date() if row.last_follow_up_at else None) for row in owned]
+        text = wording.released_notice(listed, rules.release_after_days, rules.claim_cooldown_days, today)
+        key = f"pool-release:{today}:{owner.userid}:{owned[0].customer_id}"
+        notifications.append(Notification(owner.userid, Text(text), dedup_key=key))
+        if owner.manager_id is not None:
+            by_director[owner.manager_id][owner.name] = [row.name for row in owned]
+
+    directors = {u.id: u for u in session.scalars(select(User).where(User.id.in_(by_director))).unique()}
+    for director_id, team in by_director.items():
+        director = directors[director_id]
+        first_customer_id = min(row.customer_id for row in rows if owners[row.from_owner_id].manager_id == director_id)
+        key = f"pool-release:{today}:{director.userid}:{first_customer_id}"
+        text = wording.released_team_notice(team, rules.release_after_days)
+        notifications.append(Notification(director.userid, Text(text), dedup_key=key))
+    return [n for n in notifications if not _already_queued(session, n.dedup_key)]
+
+
+def warn_idle_customers(session: Session, rules: PoolRules, now: datetime) -> list[Notification]:
+    """Warn each owner, once a day, of their customers due to go back to the pool soon."""
+    latest_start = (
+        select(func.max(PoolEvent.at))
+        .where(
+            PoolEvent.customer_id == Customer.id,
+            PoolEvent.to_owner_id == Customer.owner_id,
+            PoolEvent.kind.in_(OWNERSHIP_STARTS),
+        )
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Customer.id, Customer.name, Customer.owner_id, _last_touch().label("touched_at"), latest_start.label("started_at"))
+        .where(_idle_before(rules, rules.warning_cutoff(now)))
+        .order_by(Customer.owner_id, Customer.name)
+    ).all()
+    today = now.astimezone(SHANGHAI).date()
+
+    due_by_owner: dict[int, list] = defaultdict(list)
+    for row in rows:
+        touched_at = max(row.touched_at, row.started_at) if row.started_at else row.touched_at
+        release_at = rules.release_time(touched_at)
+        if release_at > now:  # an overdue customer is the release job's, not a warning's
+            due_by_owner[row.owner_id].append((row.name, release_at.astimezone(SHANGHAI).date()))
+
+    owners = {u.id: u for u in session.scalars(select(User).where(User.id.in_(due_by_owner))).unique()}
+    notifications = []
+    for owner_id, due in due_by_owner.items():
+        owner = owners[owner_id]
+        key = f"pool-warning:{today}:{owner.userid}"
+        notifications.append(Notification(owner.userid, Text(wording.warning_notice(due, today)), dedup_key=key))
+    log.info("pool warning: customers=%d owners=%d", sum(len(d) for d in due_by_owner.values()), len(notifications))
+    return [n for n in notifications if not _already_queued(session, n.dedup_key)]
