@@ -10,6 +10,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
 from bot.worker import BackgroundWorkers
 from models.migrate import upgrade
+from scheduler.service import JobScheduler
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +25,17 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         upgrade(settings.database_url)
 
     workers = BackgroundWorkers(runtime) if run_workers else None
+    scheduler = JobScheduler(runtime) if run_workers and settings.scheduler_enabled else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if workers is not None:
             workers.start()
+        if scheduler is not None:
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         if workers is not None:
             workers.stop()
         runtime.db.dispose()

@@ -1,1 +1,1 @@
-"""Scheduled jobs and the leader lock."""
+"""The job scheduler of a server process: APScheduler, a leader lock, and the scheduled jobs."""
