@@ -1,8 +1,7 @@
-"""Storing replies and notifications in the outbox, and delivering them to WeCom.
+"""Storing replies and notifications in the outbox, and claiming them for delivery.
 
 A row is written in the same transaction as the change that caused it, so a crash or a WeCom
-outage delays a message but never loses it. A sender marks each row sent or failed with
-WeCom's errcode.
+outage delays a message but does not lose it. `bot.sender` delivers the rows.
 """
 
 import logging
@@ -11,9 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.wecom.client import SendResult, WeComClient, WeComUnavailable
 from bot.wecom.text import split_text
-from handlers.outcome import Outcome, Reply, Text
+from handlers.outcome import Card, CardUpdate, File, Image, Outcome, Reply, Text
 from models.base import utcnow
 from models.db import Database
 from models.messages import OutboundMessage, OutboxStatus
@@ -21,17 +19,35 @@ from models.messages import OutboundMessage, OutboxStatus
 log = logging.getLogger(__name__)
 
 SEND_LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 8
-RETRY_ERRCODES = {-1}  # WeCom's "system busy"
-RATE_LIMIT_ERRCODES = {45009, 45033}
-RATE_LIMIT_BACKOFF = timedelta(seconds=60)
+MAX_CARD_FIELDS = 6  # WeCom shows at most 6 horizontal_content_list rows
+MAX_CARD_BUTTONS = 6
+
+
+def render_card(card: Card) -> dict:
+    """Return WeCom's `template_card` object of type `button_interaction` for a card."""
+    return {
+        "card_type": "button_interaction",
+        "main_title": {"title": card.title, "desc": card.description},
+        "horizontal_content_list": [{"keyname": label, "value": value} for label, value in card.fields[:MAX_CARD_FIELDS]],
+        "task_id": card.task_id,
+        "button_list": [
+            {"text": button.label, "style": button.style, "key": button.key} for button in card.buttons[:MAX_CARD_BUTTONS]
+        ],
+    }
 
 
 def _payloads(reply: Reply) -> list[dict]:
+    """Return the stored form of a reply: WeCom JSON, or a file path uploaded when sent."""
     if isinstance(reply, Text):
         return [{"msgtype": "text", "text": {"content": part}} for part in split_text(reply.text)]
-    # TODO: cards, images and files are rendered once the approval and report features send them.
-    raise NotImplementedError(f"outbox cannot render {type(reply).__name__} yet")
+    if isinstance(reply, Card):
+        return [{"msgtype": "template_card", "template_card": render_card(reply)}]
+    if isinstance(reply, Image):
+        payloads = [{"msgtype": "image", "path": reply.path}]
+        return payloads + (_payloads(Text(reply.caption)) if reply.caption else [])
+    if isinstance(reply, File):
+        return [{"msgtype": "file", "path": reply.path, "name": reply.name}]
+    raise TypeError(f"not a reply: {reply!r}")
 
 
 def enqueue_reply(
@@ -51,8 +67,20 @@ def enqueue_reply(
     return rows
 
 
+def enqueue_card_update(session: Session, update_: CardUpdate) -> OutboundMessage:
+    row = OutboundMessage(
+        recipient="|".join(update_.recipients), kind="card_update",
+        payload={"task_id": update_.task_id, "label": update_.label, "response_code": update_.response_code,
+                 "recipients": list(update_.recipients)},
+        dedup_key=f"card-update:{update_.task_id}",
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
 def enqueue_outcome(session: Session, sender: str, outcome: Outcome, in_reply_to: int | None) -> int:
-    """Store the outcome's replies to the sender and its notifications, and return the row count."""
+    """Store the outcome's replies, notifications and card updates, and return the row count."""
     count = 0
     for index, reply in enumerate(outcome.replies):
         key = f"reply:{in_reply_to}:{index}" if in_reply_to else None
@@ -60,6 +88,9 @@ def enqueue_outcome(session: Session, sender: str, outcome: Outcome, in_reply_to
     for notification in outcome.notifications:
         rows = enqueue_reply(session, notification.recipient, notification.reply, dedup_key=notification.dedup_key)
         count += len(rows)
+    for card_update in outcome.card_updates:
+        enqueue_card_update(session, card_update)
+        count += 1
     return count
 
 
@@ -71,7 +102,11 @@ def cancel(session: Session, row_ids: list[int]) -> None:
     )
 
 
-def _claim_due(db: Database, limit: int) -> list[OutboundMessage]:
+def claim_due(db: Database, limit: int) -> list[OutboundMessage]:
+    """Mark up to `limit` due rows as sending and return them, oldest first.
+
+    A row left in `sending` longer than SEND_LEASE belongs to a sender that died and is taken again.
+    """
     now = utcnow()
     claimed = []
     with db.session() as session:
@@ -94,44 +129,6 @@ def _claim_due(db: Database, limit: int) -> list[OutboundMessage]:
                 .values(status=OutboxStatus.SENDING, claimed_at=now, attempts=OutboundMessage.attempts + 1)
             )
             if result.rowcount == 1:
+                row.attempts += 1
                 claimed.append(row)
     return claimed
-
-
-def _next_state(row: OutboundMessage, result: SendResult | None, attempts: int) -> dict:
-    now = utcnow()
-    if result is not None and result.ok:
-        return {"status": OutboxStatus.SENT, "sent_at": now, "errcode": 0, "errmsg": None}
-    errcode = result.errcode if result is not None else None
-    errmsg = result.errmsg if result is not None else "WeCom unreachable"
-    if attempts >= MAX_ATTEMPTS:
-        return {"status": OutboxStatus.FAILED, "errcode": errcode, "errmsg": errmsg}
-    if result is None or errcode in RETRY_ERRCODES:
-        delay = timedelta(seconds=min(2**attempts, 300))
-    elif errcode in RATE_LIMIT_ERRCODES:
-        delay = RATE_LIMIT_BACKOFF
-    else:
-        return {"status": OutboxStatus.FAILED, "errcode": errcode, "errmsg": errmsg}
-    return {"status": OutboxStatus.PENDING, "not_before": now + delay, "errcode": errcode, "errmsg": errmsg}
-
-
-def deliver_due(db: Database, client: WeComClient, limit: int = 20) -> int:
-    """Send due outbox rows once each, and return how many were attempted."""
-    # NOTE: a process that dies after WeCom accepted a message but before the row is marked
-    # sent resends it once the lease expires; only the sent mark below prevents a repeat.
-    rows = _claim_due(db, limit)
-    for row in rows:
-        result: SendResult | None
-        try:
-            result = client.send_message(row.recipient, row.payload)
-        except WeComUnavailable as exc:
-            log.warning("outbox send failed: outbox_id=%d reason=%s", row.id, exc.reason)
-            result = None
-        state = _next_state(row, result, row.attempts + 1)
-        with db.session() as session:
-            session.execute(update(OutboundMessage).where(OutboundMessage.id == row.id).values(**state))
-        if state["status"] == OutboxStatus.SENT:
-            log.info("outbox sent: outbox_id=%d", row.id)
-        else:
-            log.warning("outbox not sent: outbox_id=%d status=%s errcode=%s", row.id, state["status"], state["errcode"])
-    return len(rows)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from bot.dispatch import process_message
 from bot.inbox import claim_messages, release_own_claims, release_stale_claims
-from bot.outbox import deliver_due
+from bot.sender import deliver_due
 from bot.runtime import Runtime
 from bot.wecom.client import WeComClient
 

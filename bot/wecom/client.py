@@ -59,6 +59,16 @@ class SendResult:
         )
 
 
+@dataclass(frozen=True)
+class MediaResult:
+    """The response to one media/upload call."""
+
+    ok: bool
+    errcode: int
+    errmsg: str
+    media_id: str | None
+
+
 class WeComApiClient(WeChatClient):
     """wechatpy's enterprise client aimed at a configurable API base, with an HTTP timeout on every call.
 
@@ -184,7 +194,31 @@ class WeComClient:
         data = {"touser": touser, "agentid": self.agent_id, **message}
         return SendResult.from_body(self._post("message/send", data))
 
-    def _post(self, endpoint: str, data: dict[str, Any]) -> dict[str, Any]:
+    def upload_media(self, media_type: str, path: str) -> MediaResult:
+        """Upload a temporary file (`image`, `file`, `voice`, `video`) for a later message.
+
+        WeCom keeps a media id for 3 days, so callers upload right before sending.
+        """
+        with open(path, "rb") as media:
+            body = self._post("media/upload", None, params={"type": media_type}, files={"media": media})
+        return MediaResult(
+            ok=int(body.get("errcode", 0)) == 0, errcode=int(body.get("errcode", 0)),
+            errmsg=str(body.get("errmsg", "")), media_id=body.get("media_id") or None,
+        )
+
+    def update_template_card(self, userids: list[str], response_code: str, replace_name: str) -> SendResult:
+        """Grey out a button card for `userids`, showing `replace_name`; a response code works once."""
+        data = {
+            "userids": userids,
+            "agentid": self.agent_id,
+            "response_code": response_code,
+            "button": {"replace_name": replace_name},
+        }
+        return SendResult.from_body(self._post("message/update_template_card", data))
+
+    def _post(
+        self, endpoint: str, data: dict[str, Any] | None, *, params: dict[str, Any] | None = None, files=None
+    ) -> dict[str, Any]:
         """POST with the cached token; on 40014/42001 refresh it once and retry once."""
         token = self._call_for_token(lambda: self.api.access_token)
         if isinstance(token, dict):
@@ -192,7 +226,13 @@ class WeComClient:
 
         for attempt in (1, 2):
             try:
-                result = self.api.post(endpoint, data=dict(data), params={"access_token": token})
+                if files:
+                    for handle in files.values():
+                        handle.seek(0)
+                result = self.api.post(
+                    endpoint, data=dict(data) if data is not None else None,
+                    params={**(params or {}), "access_token": token}, files=files,
+                )
             except WeChatClientException as error:
                 body = self._body_or_raise(error, endpoint)
                 if body["errcode"] in TOKEN_ERRCODES and attempt == 1:
