@@ -26,6 +26,9 @@ def _cmd_serve(args) -> int:
 
     settings = get_settings()
     settings.check_production_secrets()
+    if settings.is_sqlite and args.workers > 1:
+        print("SQLite 只支持一个服务进程;多个进程请配置 DATABASE_URL(PostgreSQL)和 REDIS_URL。", file=sys.stderr)
+        return 2
     uvicorn.run(
         "bot.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
         log_level=settings.log_level.lower(),

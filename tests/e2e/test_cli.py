@@ -64,3 +64,9 @@ def test_parse_writes_one_line_per_note(tmp_path):
     assert [row["id"] for row in rows] == [json.loads(line)["id"] for line in notes.splitlines() if line.strip()]
     assert rows[0]["customers"] == ["苏州恒达建材有限公司"]
     assert rows[0]["due_date"] == "2026-12-09"
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path):
+    result = _run(["serve", "--workers", "2"], {"DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "SQLite 只支持一个服务进程" in result.stderr
