@@ -49,14 +49,20 @@ _APPROXIMATE_TAIL = re.compile(r"\s?(?:多|余|来)")
 _PRICE_BEFORE = re.compile(r"(?:单价|价格|报价|价钱)\s?(?:是|为|按|:)?\s?(?:上次的?)?\s?$")
 
 
+# Count words that the catalog units omit but reps use for deliveries (两车, 300袋). They are
+# quantities only, and the unit keeps the rep's word.
+EXTRA_COUNT_UNITS = ("车", "袋", "包", "桶", "托")
+
+
 @lru_cache(maxsize=32)
 def _patterns(unit_pattern: str) -> _Patterns:
     units = rf"(?P<unit>{unit_pattern})(?![a-zA-Z])"
+    counts = "|".join(EXTRA_COUNT_UNITS)
     return _Patterns(
         number=re.compile(NUMBER_PATTERN),
         price_tail=re.compile(rf"\s?(?:元|块钱|块)?\s?(?:/|每|一)\s?{units}"),
-        quantity_tail=re.compile(rf"\s?(?:多|余|来)?\s?{units}"),
-        per_unit_before=re.compile(rf"每\s?{units}\s?(?:价格?|单价)?\s?(?:是|为)?\s?$"),
+        quantity_tail=re.compile(rf"\s?(?:多|余|来)?\s?(?:{units}|(?P<count>{counts}))"),
+        per_unit_before=re.compile(rf"(?:每|一)\s?{units}\s?(?:价格?|单价)?\s?(?:是|为|要|按)?\s?$"),
     )
 
 
@@ -120,12 +126,18 @@ def _classify(
     if quantity:
         if written == "一":
             return None  # 一吨, 一方 name the unit of a price, not an amount of goods
-        unit = lexicon.canonical_unit(quantity.group("unit"))
-        return Measure(start, end + quantity.end(), QUANTITY, value, unit, quantity.group("unit"))
+        written_unit = quantity.group("unit") or quantity.group("count")
+        unit = lexicon.canonical_unit(written_unit) or written_unit
+        return Measure(start, end + quantity.end(), QUANTITY, value, unit, written_unit)
 
     if re.search(r"[万亿萬億wWkK]\s?$", written):
         approximate = _APPROXIMATE_TAIL.match(tail)
         return Measure(start, end + (approximate.end() if approximate else 0), MONEY, value)
     if _PRICE_BEFORE.search(masked, max(0, start - 8), start) and re.fullmatch(r"[\d.]+", written):
         return Measure(start, end, PRICE, value)
+    per_unit = patterns.per_unit_before.search(masked, max(0, start - 8), start)
+    if per_unit and re.fullmatch(r"[\d.]+", written):
+        # 一吨280, 每方405: a bare figure after "per unit" is a unit price.
+        unit = lexicon.canonical_unit(per_unit.group("unit"))
+        return Measure(per_unit.start(), end, PRICE, value, unit, per_unit.group("unit"))
     return None

@@ -20,7 +20,8 @@ CN_NUMERAL_CHARS = "".join(_DIGITS) + "十拾百佰千仟万萬亿億"
 
 _ARABIC = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _MULTIPLIER = r"(?:[十百千万亿萬億]+|[kKwW](?![a-zA-Z]))"
-_SINGLE = rf"(?:{_ARABIC}\s?{_MULTIPLIER}?|[{CN_NUMERAL_CHARS}]+)"
+# The space before a multiplier (1.2 万) belongs to the numeral only when a multiplier follows.
+_SINGLE = rf"(?:{_ARABIC}(?:\s?{_MULTIPLIER})?|[{CN_NUMERAL_CHARS}]+)"
 
 # One numeral, or two joined by a range sign (300-400, 3到4万).
 NUMBER_PATTERN = rf"{_SINGLE}(?:\s?[-~～到至]\s?{_SINGLE})?"
