@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from bot.understanding.dates import DateMention
-from bot.understanding.note.text import NoteText
+from bot.understanding.note.text import CLAUSE_BREAKS, NoteText
 
 # Words that show a touch with the customer happened (a visit, a call, a message, a reply).
 TOUCH_RE = re.compile(
@@ -15,7 +15,8 @@ TOUCH_RE = re.compile(
 )
 PLAN_RE = re.compile(r"准备|打算|计划|预计去|要去|将去")
 PAST_TOUCH_MARK_RE = re.compile(r"了|过|说|反馈|回复|表示|已|刚|约我")
-LEAD_ONLY_RE = re.compile(r"听说|据说|打听到|登记个?线索|有个线索|线索")
+# 听朋友说 and 听他们老板说 report hearsay just like 听说.
+LEAD_ONLY_RE = re.compile(r"听说|听\S{1,4}?说|据说|打听到|登记个?线索|有个线索|线索")
 NO_TOUCH_RE = re.compile(r"没有拜访|没拜访|没去|没有去|没出去|没有联系|没联系客户|在公司|休息|请假")
 CORRECTION_RE = re.compile(r"更正|纠正|修改|改一下|记错|补充一下|补录|更新一下|写错")
 # A note that opens with a future date within this many characters is a plan (明天上午去拜访…).
@@ -36,6 +37,8 @@ def resolve_dates(
 
     due_mention = None
     for mention in day_mentions:
+        if mention.relation == "after":
+            continue  # 年后, 元旦后: an open start, not a date anyone has to act by
         is_future = mention.value > today or (
             mention.value == today and (mention.relation == "before" or _reads_as_deadline(text, mention))
         )
@@ -88,17 +91,39 @@ def _has_real_touch(text: str, touches: list[re.Match[str]]) -> bool:
             continue
         if touch.group() in ("说", "问") and before[-1:] in ("听", "据", "打"):
             continue
+        if touch.group() == "说" and "听" in text[max(0, touch.start() - 5) : touch.start()]:
+            continue
         if touch.group() in ("联系", "跟进") and not re.match(r"^了", text[touch.end() :]):
             continue
         return True
     return False
 
 
+# Words after a future date that plan a meeting (明天到公司来看样板, 下周四跟总工见面).
+PLANNED_MEETING_RE = re.compile(r"(?<!下)来|去|见面|拜访|上门|碰面")
+
+
+def _plans_meeting(text: str, mention: DateMention) -> bool:
+    breaks = [text.find(ch, mention.end) for ch in CLAUSE_BREAKS]
+    clause_end = min([i for i in breaks if i >= 0], default=len(text))
+    return bool(PLANNED_MEETING_RE.search(text, mention.end, clause_end))
+
+
+def _follows_future_date(text: str, future: list[DateMention], position: int) -> bool:
+    clause_start = max(text.rfind(ch, 0, position) for ch in CLAUSE_BREAKS) + 1
+    return any(clause_start <= m.start < position for m in future)
+
+
 def _is_plan_only(text: str, mentions: list[DateMention], today: date, touches: list[re.Match[str]]) -> bool:
     """Tell whether the note only plans a touch (明天上午去拜访) and reports none."""
     if PAST_TOUCH_MARK_RE.search(text):
         return False
-    first_future = min((m.start for m in mentions if m.value > today), default=None)
+    future = [m for m in mentions if m.value > today]
+    # A touch verb after a future date in its clause is planned (下周四跟他们总工见面).
+    touches = [t for t in touches if not _follows_future_date(text, future, t.start())]
+    if not touches and any(_plans_meeting(text, m) for m in future):
+        return True
+    first_future = min((m.start for m in future), default=None)
     first_touch = touches[0].start() if touches else len(text)
     if first_future is not None and first_future <= PLAN_OPENING_CHARS and first_future < first_touch:
         return True
