@@ -37,7 +37,8 @@ def extract_note(text: str, now: datetime, lexicon: Lexicon) -> NoteFacts:
     """
     note = NoteText(text, lexicon)
     phones = find_phones(note)
-    customers = find_customers(note, lexicon)
+    referral_spans: list[Span] = []
+    customers = find_customers(note, lexicon, referral_spans)
     product_mentions = find_products(note, lexicon)
     competitors = _competitors(note, lexicon)
 
@@ -47,7 +48,7 @@ def extract_note(text: str, now: datetime, lexicon: Lexicon) -> NoteFacts:
     measures = find_measures(note, lexicon)
 
     customer_spans = [(mention.name, span) for mention, span in customers]
-    contacts = find_contacts(note, lexicon, phones, customer_spans)
+    contacts = find_contacts(note, lexicon, phones, customer_spans, referral_spans)
 
     amount, payment, excluded_prices = find_amounts(note, lexicon, measures)
     products = build_product_facts(note, lexicon, product_mentions, measures, excluded_prices)

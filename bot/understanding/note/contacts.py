@@ -28,7 +28,7 @@ COMPOUND_SURNAMES = frozenset("欧阳 司马 诸葛 上官 皇甫 慕容 令狐 
 # Titles written after a surname, longest first so that 总经理 wins over 经理 and 总.
 TITLES = (
     "副总经理", "总经理", "董事长", "工程师", "总监", "副总", "经理", "主任", "部长", "科长", "处长",
-    "局长", "主管", "老板", "书记", "总工", "会计", "老师", "师傅", "助理", "秘书", "所长", "站长",
+    "局长", "主管", "老板娘", "老板", "书记", "总工", "会计", "老师", "师傅", "助理", "秘书", "所长", "站长",
     "队长", "院长", "厂长", "总", "工", "姐", "哥",
 )
 _TITLE_ALTERNATION = "|".join(TITLES)
@@ -68,6 +68,9 @@ COLLEAGUE_CUE_RE = re.compile(r"(?:我们|我司|咱们|我方|本公司|公司�
 
 # A user's surname followed by one of these goes along with the rep (李总一起拜访了禾城).
 ACCOMPANYING_RE = re.compile(r"\s?(?:一起|陪我|陪同|带我|和我|跟我)")
+# A user's surname that the rep reports to or that approves our prices is our manager
+# (跟李总汇报了, 李总同意给恒达申请特价).
+REPORTED_TO_RE = re.compile(r"\s?(?:汇报|请示|审批|批准|特批|批了|同意给|同意申请)")
 
 _PHONE_HINT_RE = re.compile(r"\d[\d\s\-]{5,}\d")
 
@@ -105,16 +108,29 @@ def find_contacts(
     lexicon: Lexicon,
     phones: list[tuple[str, Span]],
     customer_spans: list[tuple[str, Span]],
+    referral_spans: list[Span] = (),
 ) -> list[ContactFact]:
-    """Return the customer's people named in the note, with phone numbers attached."""
+    """Return the customer's people named in the note, with phone numbers attached.
+
+    People written right after a referral source (华建吴经理介绍的) work there, not at the
+    customer, so they are left out.
+    """
     masked = note.masked
     people = _named_roles(masked, lexicon)
     claimed_positions = {i for person in people for i in range(person.span.start, person.span.end)}
     for person in _titled_people(masked, lexicon, claimed_positions) + _familiar_people(masked, claimed_positions):
         people.append(person)
+    claimed_positions = {i for person in people for i in range(person.span.start, person.span.end)}
+    people += _people_before_phones(masked, lexicon, phones, claimed_positions)
     people.sort(key=lambda person: person.span.start)
 
-    people = [p for p in people if not _is_former(masked, p) and not _is_colleague(note.text, masked, lexicon, p)]
+    people = [
+        p for p in people
+        if not _is_former(masked, p)
+        and not _is_colleague(note.text, masked, lexicon, p)
+        and not _follows_referral(masked, referral_spans, p)
+    ]
+    people = _merge_surnames_into_full_names(people)
 
     contacts: dict[str, ContactFact] = {}
     positions: dict[str, list[int]] = {}
@@ -242,6 +258,54 @@ def _familiar_people(masked: str, claimed_positions: set[int]) -> list[_Person]:
     return people
 
 
+def _people_before_phones(
+    masked: str, lexicon: Lexicon, phones: list[tuple[str, Span]], claimed_positions: set[int]
+) -> list[_Person]:
+    """Find untitled full names written right before a phone number (钱立明 186 2345 6789)."""
+    people = []
+    for _, span in phones:
+        match = _NAME_BEFORE_PHONE_RE.search(masked, max(0, span.start - 12), span.start)
+        if match is None or match.start("name") in claimed_positions:
+            continue
+        name = match.group("name")
+        start = match.start("name")
+        if start > 0 and is_cjk(masked[start - 1]):
+            continue  # the name must follow a boundary: a space, punctuation or a masked company
+        if not _starts_with_surname(name) or _is_common_word(lexicon, name):
+            continue
+        if any(ch in "的了是和在与跟说" for ch in name[1:]):
+            continue
+        people.append(_Person(Span(start, start + len(name)), name, None))
+    return people
+
+
+_NAME_BEFORE_PHONE_RE = re.compile(
+    r"(?P<name>[\u4e00-\u9fff]{2,3})\s?(?:的)?(?:手机号码|手机号|手机|电话号码|电话|联系方式)?\s?[::]?\s?(?:\+?86)?\s?$"
+)
+
+
+def _follows_referral(masked: str, referral_spans: list[Span], person: _Person) -> bool:
+    for span in referral_spans:
+        gap = masked[span.end : person.span.start]
+        if span.end <= person.span.start and len(gap) <= 2 and gap in ("", "的", " ", "的 "):
+            return True
+    return False
+
+
+def _merge_surnames_into_full_names(people: list[_Person]) -> list[_Person]:
+    """Read 张部长 as 张海军 when the note named exactly one 张 in full (采购部长张海军 … 张部长)."""
+    full_names = [p for p in people if len(p.name) >= 2 and p.name not in COMPOUND_SURNAMES]
+    merged = []
+    for person in people:
+        if len(person.name) == 1:
+            matches = {p.name for p in full_names if p.name[0] == person.name}
+            if len(matches) == 1:
+                full_name = matches.pop()
+                person = _Person(person.span, full_name, person.title)
+        merged.append(person)
+    return merged
+
+
 def _is_former(masked: str, person: _Person) -> bool:
     return bool(FORMER_RE.search(masked, max(0, person.span.start - 4), person.span.start))
 
@@ -259,7 +323,7 @@ def _is_colleague(note_text: str, masked: str, lexicon: Lexicon, person: _Person
     if before.rstrip("的").endswith(MASK) and lexicon.own_company_regex is not None:
         if lexicon.own_company_regex.search(match_key(note_text[max(0, person.span.start - 16) : person.span.start])):
             return True
-    if ACCOMPANYING_RE.match(masked, person.span.end):
+    if ACCOMPANYING_RE.match(masked, person.span.end) or REPORTED_TO_RE.match(masked, person.span.end):
         return True
     return bool(COLLEAGUE_CUE_RE.search(before))
 

@@ -12,20 +12,30 @@ from bot.understanding.note.text import NoteText, Span, is_cjk
 # Endings that make a run of characters a company name. Legal forms are certain; the trade
 # words only count after a distinctive name of two or more characters.
 LEGAL_FORM_SUFFIX_RE = re.compile(r"股份有限公司|有限责任公司|有限公司|分公司|集团|公司")
-TRADE_SUFFIX_RE = re.compile(r"建材|商砼|置业|地产|实业|商贸|贸易|建工|经营部|商行|厂")
+# A trade word with a shop ending (建材厂, 建材商行) is one suffix, so it is tried first.
+TRADE_SUFFIX_RE = re.compile(
+    r"(?:建材|水泥|混凝土|商砼|构件|管桩|砂浆|材料|五金)?(?:厂|经营部|商行|门市部)|"
+    r"建材|商砼|置业|地产|实业|商贸|贸易|建工"
+)
 
 # Words that end a company name when walking left from its suffix.
 NAME_STOP_TOKENS = frozenset(
     "了 的 是 叫 和 跟 与 及 同 在 到 去 给 对 向 从 找 把 被 让 由 经 约 见 问 说 做 搞 "
     "家 一家 这家 那家 位 个 新 老 这 那 该 其 我 你 他 她 它 我们 他们 你们 对方 咱们 "
     "客户 新客户 拜访 联系 对接 认识 介绍 通过 今天 昨天 明天 上午 下午 还有 以及 另外 "
-    "名字 名称 单位 叫做 就是 属于 隶属 旗下 下属 关于 一个 某 自己 本".split()
+    "名字 名称 单位 叫做 就是 属于 隶属 旗下 下属 关于 一个 某 自己 本 "
+    # Verbs of motion and need end a name too (孙总下周一来公司, 一起过来公司, 需要C30商砼).
+    "来 去 回 过来 过去 回来 一起 需要 要 用 有 在 合作方 合作伙伴 朋友 下游 上游".split()
 )
 MAX_NEW_NAME_LENGTH = 20
 
 # A known company followed by one of these introduced the customer; it is the referral source.
 REFERRAL_AFTER_RE = re.compile(r"^.{0,6}?(?:介绍|推荐|引荐)")
 REFERRAL_BEFORE_RE = re.compile(r"(?:经|通过|由|经过)\s?$")
+# A known company whose person introduces "their partner" (华建吴经理介绍了他们的合作方…) is a referral.
+REFERRAL_PARTNER_RE = re.compile(
+    r"^.{0,6}?(?:介绍|推荐|引荐)了?(?:他们|他|她)?的?(?:合作方|合作伙伴|朋友|客户|供应商|下游)"
+)
 
 
 @dataclass
@@ -36,16 +46,20 @@ class _Found:
     fuzzy: bool = False
 
 
-def find_customers(note: NoteText, lexicon: Lexicon) -> list[tuple[CustomerMention, Span]]:
+def find_customers(
+    note: NoteText, lexicon: Lexicon, referrals: list[Span] | None = None
+) -> list[tuple[CustomerMention, Span]]:
     """Return the customers a note is about, in order of first mention, with their spans.
 
-    Spans of every company name found (our own company included) are masked in `note`.
+    Spans of every company name found (our own company included) are masked in `note`. The
+    spans of referral sources, which are not customers, are appended to `referrals` when given.
     """
     found = _exact_matches(note, lexicon)
     _mask_own_company(note, lexicon)
     for item in found:
         note.mask(item.span.start, item.span.end)
-    company_forms = _new_company_spans(note)
+    product_spans = _product_spans(note, lexicon)
+    company_forms = _new_company_spans(note, product_spans)
     for item in _fuzzy_matches(note, lexicon, found):
         if not _fits_company_form(item.span, company_forms):
             continue
@@ -53,11 +67,13 @@ def find_customers(note: NoteText, lexicon: Lexicon) -> list[tuple[CustomerMenti
         note.mask(item.span.start, item.span.end)
     found.sort(key=lambda item: item.span.start)
 
-    new_spans = _new_company_spans(note)
+    new_spans = _new_company_spans(note, product_spans)
     mentions: list[tuple[CustomerMention, Span]] = []
     seen: set[object] = set()
     for item in found:
         if len(found) + len(new_spans) > 1 and _is_referral(note, item.span):
+            if referrals is not None:
+                referrals.append(item.span)
             continue
         indexes = item.key.customer_indexes
         if len(indexes) == 1:
@@ -187,12 +203,28 @@ def _fits_company_form(span: Span, company_forms: list[Span]) -> bool:
 def _is_referral(note: NoteText, span: Span) -> bool:
     after = note.text[span.end : span.end + 8]
     before = note.text[max(0, span.start - 3) : span.start]
+    if REFERRAL_PARTNER_RE.match(note.text[span.end : span.end + 20]):
+        return True
     return bool(REFERRAL_AFTER_RE.match(after)) and (
         bool(REFERRAL_BEFORE_RE.search(before)) or "介绍的" in after or "推荐的" in after
     )
 
 
-def _new_company_spans(note: NoteText) -> list[Span]:
+def _product_spans(note: NoteText, lexicon: Lexicon) -> list[Span]:
+    """Return the spans of catalog product spellings and grade codes (C30商砼 is no company)."""
+    spans = []
+    if lexicon.product_regex is not None:
+        for match in lexicon.product_regex.finditer(note.key):
+            spans.append(note.key_span_to_text(match.start(), match.end()))
+    for match in _GRADE_CODE_RE.finditer(note.text):
+        spans.append(Span(match.start(), match.end()))
+    return spans
+
+
+_GRADE_CODE_RE = re.compile(r"[A-Za-z]\s?\d{2}")
+
+
+def _new_company_spans(note: NoteText, product_spans: list[Span]) -> list[Span]:
     masked = note.masked
     spans: list[Span] = []
     claimed: set[int] = set()
@@ -208,6 +240,8 @@ def _new_company_spans(note: NoteText) -> list[Span]:
                 continue
             span = Span(start, match.end())
             if pattern is TRADE_SUFFIX_RE and _continues_as_word(masked, match.end()):
+                continue
+            if any(p.start < span.end and span.start < p.end for p in product_spans):
                 continue
             spans.append(span)
             claimed.update(range(span.start, span.end))
