@@ -66,6 +66,9 @@ GENERIC_COMPANY_WORDS = frozenset(
     "管桩 集团 公司 实业 商贸 科技 发展 投资 控股 材料 水泥 预制 构件 物资 新型".split()
 )
 
+# Category words that end a product alias and that reps often leave out.
+PRODUCT_CATEGORY_WORDS = ("水泥", "混凝土", "商砼")
+
 # A derived two-character abbreviation that is this common in jieba's dictionary is an
 # ordinary word (长江, 新城) far more often than a company name, so it is not used.
 MAX_ABBREVIATION_WORD_FREQ = 300
@@ -266,6 +269,14 @@ class Lexicon:
         for index, product in enumerate(self.products):
             for spelling in (product.name, *product.aliases):
                 self.product_index_by_key.setdefault(match_key(spelling), index)
+        # Reps drop a trailing category word (四二五水泥 → 四二五). The short form is added only
+        # when it is three or more characters and not plain digits, which the number reader owns.
+        for index, product in enumerate(self.products):
+            for spelling in (product.name, *product.aliases):
+                for category in PRODUCT_CATEGORY_WORDS:
+                    stem = match_key(spelling.removesuffix(category))
+                    if stem != match_key(spelling) and len(stem) >= 3 and not re.fullmatch(r"[\d.]+", stem):
+                        self.product_index_by_key.setdefault(stem, index)
         self.product_regex = _alternation(self.product_index_by_key)
         self.competitor_by_key = {match_key(name): name for name in self.competitors}
         self.competitor_regex = _alternation(self.competitor_by_key)

@@ -17,6 +17,17 @@ PRODUCT_CODE_RE = re.compile(
     r"|[Cc][1-8][05])(?![A-Za-z0-9]|\.\d)(?P<kind>混凝土|商砼|水泥)?"
 )
 
+# Common building materials that a catalog may lack. A rep who asks for them names a product
+# all the same, so they are reported by the word the rep wrote.
+MATERIAL_NOUN_RE = re.compile(
+    r"矿粉|粉煤灰|硅灰|减水剂|外加剂|膨胀剂|速凝剂|钢筋|螺纹钢|线材|盘螺|钢绞线|机制砂|河砂|黄砂|石子|碎石|"
+    r"岩棉板|岩棉|玻璃棉|聚苯板|EPS板|瓷砖胶|瓷砖|腻子粉|石灰|抹灰石膏|防水涂料|聚氨酯涂料|JS涂料|"
+    r"透水砖|路缘石|预制板|水泥砖|灰砂砖|红砖|轻质隔墙板|铝模板|木模板"
+)
+
+# A quantity after one of these is the sum over several products (总量五万方), not one product's.
+TOTAL_BEFORE_RE = re.compile(r"(?:总量|总共|一共|合计|共计|加起来|总计)\S{0,4}$")
+
 # A quantity after one of these replaces the one written before it.
 CHANGE_CUE_RE = re.compile(r"(?:改成|改为|改到|变成|调整为|调整到|调到|增加到|加到|减到|减少到|降到|换成|追加到|最终)\s?$")
 
@@ -52,6 +63,10 @@ def find_products(note: NoteText, lexicon: Lexicon) -> list[_ProductMention]:
     for match in PRODUCT_CODE_RE.finditer(masked):
         name = "".join(match.group().split())
         mentions.append(_ProductMention(Span(match.start(), match.end()), None, name))
+        note.mask(match.start(), match.end())
+    masked = note.masked
+    for match in MATERIAL_NOUN_RE.finditer(masked):
+        mentions.append(_ProductMention(Span(match.start(), match.end()), None, match.group()))
         note.mask(match.start(), match.end())
     mentions.sort(key=lambda m: m.span.start)
     return mentions
@@ -93,6 +108,10 @@ def build_product_facts(
 
     changed: set[str] = set()
     for measure in measures:
+        if measure.kind == QUANTITY and len(facts) > 1 and TOTAL_BEFORE_RE.search(
+            note.text, max(0, measure.start - 8), measure.start
+        ):
+            continue
         if measure.kind == QUANTITY:
             owner = _owner(note, mentions, default_units, measure)
             if owner is None:
