@@ -23,14 +23,11 @@ def _load_scorer():
     return module
 
 
-@pytest.mark.skipif(
-    not (SCORER_PATH.exists() and NOTES_PATH.exists() and WORLD_PATH.exists()),
-    reason=f"labelled notes or scorer not found under {SHARED}",
-)
-def test_dev_notes_overall_f1():
+def score_note_file(notes_path: Path) -> tuple[float, list]:
+    """Parse a labelled note file and return its overall F1 and the scorer's misses."""
     scorer = _load_scorer()
     world = json.loads(WORLD_PATH.read_text(encoding="utf-8"))
-    lines = NOTES_PATH.read_text(encoding="utf-8").splitlines()
+    lines = notes_path.read_text(encoding="utf-8").splitlines()
     labelled = [json.loads(line) for line in lines if line.strip()]
 
     predicted = {}
@@ -42,4 +39,13 @@ def test_dev_notes_overall_f1():
     tally, misses = scorer.score(labelled, predicted)
     total = [sum(column) for column in zip(*tally.values())]
     _, _, f1 = scorer.prf(*total)
+    return f1, misses
+
+
+@pytest.mark.skipif(
+    not (SCORER_PATH.exists() and NOTES_PATH.exists() and WORLD_PATH.exists()),
+    reason=f"labelled notes or scorer not found under {SHARED}",
+)
+def test_dev_notes_overall_f1():
+    f1, misses = score_note_file(NOTES_PATH)
     assert f1 >= MIN_OVERALL_F1, f"overall F1 {f1:.3f}; misses: {misses}"
