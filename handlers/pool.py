@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from handlers.access import can_see_customer
 from handlers.changes import ChangeBatch
-from handlers.context import SHANGHAI, Context, DomainError
+from handlers.context import Context, DomainError
 from handlers.customers import find_customers
 from handlers.outcome import Notification, Outcome, Text
 from handlers.wording import pool as wording
+from handlers.wording.format import local_day
 from models.base import UTCDateTime
 from models.commerce import Contract, Payment
 from models.crm import Customer
@@ -183,8 +184,8 @@ def _check_cooldown(ctx: Context, rules: PoolRules, customer: Customer) -> None:
     )
     if lost is None:
         return
-    lost_on = lost.at.astimezone(SHANGHAI).date()
-    claimable_on = (lost.at + timedelta(days=rules.claim_cooldown_days)).astimezone(SHANGHAI).date()
+    lost_on = local_day(lost.at)
+    claimable_on = local_day(lost.at + timedelta(days=rules.claim_cooldown_days))
     raise DomainError(wording.cooldown(customer.name, lost.kind, lost_on, claimable_on, ctx.today), "cooldown")
 
 
@@ -297,7 +298,7 @@ def _release_notifications(session: Session, rules: PoolRules, now: datetime, ba
     ).all()
     owner_ids = {row.from_owner_id for row in rows}
     owners = {u.id: u for u in session.scalars(select(User).where(User.id.in_(owner_ids))).unique()}
-    today = now.astimezone(SHANGHAI).date()
+    today = local_day(now)
 
     by_owner: dict[int, list] = defaultdict(list)
     for row in rows:
@@ -307,7 +308,7 @@ def _release_notifications(session: Session, rules: PoolRules, now: datetime, ba
     notifications = []
     for owner_id, owned in by_owner.items():
         owner = owners[owner_id]
-        listed = [(row.name, row.last_follow_up_at.astimezone(SHANGHAI).date() if row.last_follow_up_at else None) for row in owned]
+        listed = [(row.name, local_day(row.last_follow_up_at) if row.last_follow_up_at else None) for row in owned]
         text = wording.released_notice(listed, rules.release_after_days, rules.claim_cooldown_days, today)
         key = f"pool-release:{today}:{owner.userid}:{owned[0].customer_id}"
         notifications.append(Notification(owner.userid, Text(text), dedup_key=key))
@@ -340,14 +341,14 @@ def warn_idle_customers(session: Session, rules: PoolRules, now: datetime) -> li
         .where(_idle_before(rules, rules.warning_cutoff(now)))
         .order_by(Customer.owner_id, Customer.name)
     ).all()
-    today = now.astimezone(SHANGHAI).date()
+    today = local_day(now)
 
     due_by_owner: dict[int, list] = defaultdict(list)
     for row in rows:
         touched_at = max(row.touched_at, row.started_at) if row.started_at else row.touched_at
         release_at = rules.release_time(touched_at)
         if release_at > now:  # an overdue customer is the release job's, not a warning's
-            due_by_owner[row.owner_id].append((row.name, release_at.astimezone(SHANGHAI).date()))
+            due_by_owner[row.owner_id].append((row.name, local_day(release_at)))
 
     owners = {u.id: u for u in session.scalars(select(User).where(User.id.in_(due_by_owner))).unique()}
     notifications = []

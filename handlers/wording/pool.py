@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from handlers.wording.format import day, fit_reply
+from handlers.wording.format import day, fit_reply, local_day
 
 NOT_FOUND = "没有找到「{query}」。发「公海」查看可以领取的客户。"
 NOT_IN_POOL = "公海里没有「{query}」。发「公海」查看可以领取的客户。"
@@ -38,7 +38,7 @@ def pool_list(customers, total: int, region: str | None, industry: str | None, t
     for index, customer in enumerate(customers, 1):
         details = [value for value in (customer.region, customer.industry) if value]
         last = customer.last_follow_up_at
-        details.append(f"最近跟进 {day(last.date(), today)}" if last else "暂无跟进")
+        details.append(f"最近跟进 {day(local_day(last), today)}" if last else "暂无跟进")
         lines.append(f"{index}. {customer.name}({' · '.join(details)})")
     if total > len(customers):
         lines.append(f"只列出前 {len(customers)} 个。可以筛选,例如「公海 区域 苏州」「公海 行业 混凝土」。")
@@ -53,9 +53,9 @@ def holding_limit(count: int, limit: int, name: str | None = None) -> str:
 
 
 def cooldown(name: str, kind: str, lost_on: date, claimable_on: date, today: date) -> str:
-    how = "自动回到公海" if kind == "release" else "被收回到公海"
+    loss = "自动回到公海" if kind == "release" else "被收回到公海"
     return (
-        f"「{name}」{day(lost_on, today)}从你名下{how},冷却期内不能再领取,"
+        f"「{name}」{day(lost_on, today)}从你名下{loss},冷却期内不能再领取,"
         f"{day(claimable_on, today)}起可以领取。如需马上跟进,请联系区域总监分配。"
     )
 
@@ -110,9 +110,12 @@ def released_team_notice(by_owner: dict[str, list[str]], release_after_days: int
 
 
 def warning_notice(customers: list[tuple[str, date]], today: date) -> str:
-    """List an owner's customers that go back to the pool soon, each with its release date."""
-    lines = [f"⏰ 以下 {len(customers)} 个客户很久没有跟进,到期会自动回到公海:"]
-    for name, release_on in customers:
-        lines.append(f"· {name}:{day(release_on, today)}回到公海")
+    """List an owner's customers that go back to the pool soon, each with the day its time runs out.
+
+    The release job runs once a day, so a customer leaves at its first run after that day's time.
+    """
+    lines = [f"⏰ 以下 {len(customers)} 个客户很久没有跟进,到期后会自动回到公海:"]
+    for name, expires_on in customers:
+        lines.append(f"· {name}:{day(expires_on, today)}到期")
     lines.append("发一条拜访或电话记录即可保留。")
     return fit_reply("\n".join(lines))

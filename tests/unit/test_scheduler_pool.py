@@ -2,12 +2,14 @@
 exemptions, merged notifications, and second runs that send nothing new."""
 
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.runtime import Runtime
+from handlers.wording.format import day
 from models.base import utcnow
 from models.commerce import Contract, Payment
 from models.crm import Customer
@@ -21,6 +23,7 @@ HENGDA = "苏州恒达建材有限公司"  # zhangwei's
 HONGYUAN = "无锡宏远建设集团有限公司"  # zhangwei's
 JINLING = "南京金陵路桥工程有限公司"  # lina's
 XINCHENG = "常州新城建筑安装有限公司"  # zhangwei's
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -173,7 +176,9 @@ def test_warning_at_twelve_days_once(runtime, db, start):
     assert len(outbox["zhangwei"]) == 1
     [warning] = outbox["zhangwei"]
     assert "以下 4 个客户很久没有跟进" in warning
-    assert HENGDA in warning
+    expires_on = (start + timedelta(days=15)).astimezone(SHANGHAI).date()
+    today = day_twelve.astimezone(SHANGHAI).date()
+    assert f"· {HENGDA}:{day(expires_on, today)}到期" in warning
     assert "zhaomin" not in outbox  # directors have no customers of their own here
 
     pool_warning(runtime, day_twelve + timedelta(days=1))
