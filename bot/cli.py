@@ -6,6 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from bot.settings import SettingsError, get_settings
 
 log = logging.getLogger(__name__)
@@ -167,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args) or 0
     except SettingsError as error:
         print(f"配置错误:{error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:
+        names = ", ".join(str(item["loc"][0]).upper() for item in error.errors() if item.get("loc"))
+        print(f"配置错误:这些设置的值无效:{names}。请检查环境变量或 .env 文件。", file=sys.stderr)
         return 2
 
 

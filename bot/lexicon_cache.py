@@ -1,8 +1,8 @@
 """The lexicon of the company's customers, products, competitors and users, built from the database.
 
 Building a lexicon loads a jieba dictionary, so it is cached and rebuilt only when the
-fingerprint of those tables changes (row counts and newest ids, plus a version that commands
-bump when they rename or re-alias rows).
+fingerprint of those tables changes: row counts and newest ids, the catalog version a world
+import writes, and a version that commands bump when they rename or re-alias rows.
 """
 
 import logging
@@ -16,6 +16,7 @@ from bot.understanding.lexicon import CustomerEntry, Lexicon, ProductEntry, User
 from models.crm import Competitor, Customer, Product, UnitSpelling
 from models.db import Database
 from models.org import CompanySetting, User
+from models.world import CATALOG_VERSION_KEY
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,9 @@ def load_lexicon(db: Database) -> Lexicon:
 
 
 class LexiconCache:
-    def __init__(self, db: Database, store: KeyValueStore) -> None:
+    def __init__(self, db: Database, store: KeyValueStore, check_interval: float = CHECK_INTERVAL_SECONDS) -> None:
         self._db = db
+        self._check_interval = check_interval
         self._store = store
         self._lock = threading.Lock()
         self._lexicon: Lexicon | None = None
@@ -62,16 +64,17 @@ class LexiconCache:
     def _current_fingerprint(self) -> tuple:
         with self._db.session() as session:
             counts = tuple(
-                session.execute(select(func.count(), func.max(model.id))).one()
+                tuple(session.execute(select(func.count(), func.max(model.id))).one())
                 for model in (Customer, Product, Competitor, User)
             )
-        return counts, self._store.get(VERSION_KEY)
+            catalog = session.get(CompanySetting, CATALOG_VERSION_KEY)
+        return counts, catalog.value if catalog else None, self._store.get(VERSION_KEY)
 
     def get(self) -> Lexicon:
         """Return the lexicon, rebuilt first when the database changed since the last check."""
         with self._lock:
             now = time.monotonic()
-            if self._lexicon is not None and now - self._checked_at < CHECK_INTERVAL_SECONDS:
+            if self._lexicon is not None and now - self._checked_at < self._check_interval:
                 return self._lexicon
             fingerprint = self._current_fingerprint()
             self._checked_at = now

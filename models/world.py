@@ -5,6 +5,7 @@ WeCom UserID, customer name, product name and competitor name, and updated in pl
 """
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,6 +15,8 @@ from models.crm import Competitor, Customer, Product, UnitSpelling
 from models.org import CompanySetting, Department, Role, User
 
 log = logging.getLogger(__name__)
+
+CATALOG_VERSION_KEY = "catalog_version"
 
 
 class WorldFormatError(ValueError):
@@ -128,6 +131,8 @@ def import_world(session: Session, world: dict) -> ImportSummary:
     users = _import_users(session, world.get("users") or [], summary)
     _import_customers(session, world.get("customers") or [], users, summary)
     _import_catalog(session, world, summary)
+    # Running bots rebuild their note lexicon when this value changes (aliases, units, names).
+    session.merge(CompanySetting(key=CATALOG_VERSION_KEY, value=uuid.uuid4().hex))
     session.flush()
     log.info(
         "world imported: users=%d departments=%d customers=%d products=%d competitors=%d",

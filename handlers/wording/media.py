@@ -11,6 +11,6 @@ def kept(kind: str, activity, label: str | None) -> str:
     if kind == "location" and label:
         what = f"位置「{label}」"
     if activity is None:
-        return f"📎 已保存{what}。你最近12小时没有拜访记录,发送拜访记录后可以在客户资料里看到。{extra}"
+        return f"📎 已保存{what},但你最近12小时没有拜访记录,它没有关联到任何客户。请先发拜访记录,再发{what}。{extra}"
     target = activity.customer.name if activity.customer else "上一条记录"
     return f"📎 已把{what}存到你最近一条拜访记录({target})。{extra}"

@@ -70,3 +70,10 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path):
     result = _run(["serve", "--workers", "2"], {"DATABASE_URL": f"sqlite:///{tmp_path / 'one.db'}"}, cwd=tmp_path)
     assert result.returncode == 2
     assert "SQLite 只支持一个服务进程" in result.stderr
+
+
+def test_invalid_setting_named_without_traceback(tmp_path):
+    result = _run(["serve"], {"ZHONGSHU_ENV": "staging"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "ZHONGSHU_ENV" in result.stderr
+    assert "Traceback" not in result.stderr

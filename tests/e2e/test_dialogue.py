@@ -42,10 +42,10 @@ def test_unanswered_question_expires_with_notice(quick_expiry_bot):
 
 
 def test_new_note_abandons_open_question(live_bot):
-    live_bot.send("wangqiang", NEW_CUSTOMER_NOTE, now=NOW)
-    [reply] = live_bot.send("wangqiang", "今天电话跟进中天置业陈工,石膏板需求大概两万张", now=NOW)
+    live_bot.send("zhangwei", NEW_CUSTOMER_NOTE, now=NOW)
+    [reply] = live_bot.send("zhangwei", "今天电话跟进恒达王经理,石膏板需求大概两万张", now=NOW)
     assert reply.startswith("⚠️ 上一条记录还在等你确认客户,已放弃")
-    assert "杭州中天置业有限公司" in reply
+    assert "苏州恒达建材有限公司" in reply
     with live_bot.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Customer).where(Customer.name.like("嘉善%"))) == 0
 
