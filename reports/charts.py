@@ -21,6 +21,7 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mplfonts.conf import FONT_DIR
+from PIL import Image as PILImage
 
 from models.stages import Stage
 from reports.figures import CollectionMonth, Funnel, LeaderboardRow
@@ -72,7 +73,9 @@ def chart_style() -> Iterator[None]:
     family = register_font()
     style = {
         "font.family": "sans-serif",
-        "font.sans-serif": [family, "DejaVu Sans"],
+        # The CJK font alone: it covers ASCII, and a fallback font list makes matplotlib lay
+        # text out glyph by glyph, which more than doubles the render time.
+        "font.sans-serif": [family],
         "axes.unicode_minus": False,  # the CJK font has no U+2212 minus sign
         "axes.edgecolor": GRID,
         "axes.labelcolor": TEXT,
@@ -240,10 +243,16 @@ def bars(figure: Figure, gid: str) -> list:
 
 
 def save_png(figure: Figure, path: Path) -> Path:
-    """Write the figure as PNG; raise ChartTooLargeError over 2 MB and leave no file behind."""
+    """Write the figure as PNG; raise ChartTooLargeError over 2 MB and leave no file behind.
+
+    The image is saved with a palette of 256 colours: charts use a handful of flat colours and
+    their anti-aliased edges, and a palette PNG encodes several times faster than RGBA.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    # zlib level 3 encodes about twice as fast as the default 6, for files about a fifth larger.
-    figure.savefig(path, format="png", dpi=DPI, facecolor=BACKGROUND, pil_kwargs={"compress_level": 3})
+    figure.canvas.draw()
+    width, height = figure.canvas.get_width_height(physical=True)
+    image = PILImage.frombuffer("RGBA", (width, height), figure.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image.convert("RGB").quantize(256, method=PILImage.Quantize.FASTOCTREE).save(path, format="PNG")
     size = path.stat().st_size
     if size > MAX_PNG_BYTES:
         path.unlink()
