@@ -12,7 +12,10 @@ from models.stages import STAGE_ORDER
 from reports import charts
 from reports.figures import CollectionMonth, Funnel, FunnelStage, LeaderboardRow, collection_trend, funnel, leaderboard
 from reports.scope import COMPANY
-from tests.unit.test_reports import MARCH, march  # noqa: F401  (fixture)
+from tests.unit import test_reports
+from tests.unit.test_reports import MARCH
+
+march = test_reports.march  # the hand-built March 2026, shared with the figure tests
 
 
 def _assert_clean(caught: list[warnings.WarningMessage], caplog) -> None:

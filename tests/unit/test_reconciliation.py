@@ -7,11 +7,19 @@ from openpyxl import load_workbook
 
 from models.org import User
 from reports.reconciliation import (
-    CONTRACT_COLUMNS, MONEY_FORMAT, PAYMENT_COLUMNS, SHIPMENT_COLUMNS, SUMMARY_COLUMNS, customer_balances,
+    CONTRACT_COLUMNS,
+    MONEY_FORMAT,
+    PAYMENT_COLUMNS,
+    SHIPMENT_COLUMNS,
+    SUMMARY_COLUMNS,
+    customer_balances,
     write_reconciliation,
 )
 from reports.scope import COMPANY, Period, scope_for
-from tests.unit.test_reports import MARCH, WAN, march  # noqa: F401  (fixture)
+from tests.unit import test_reports
+from tests.unit.test_reports import MARCH, WAN
+
+march = test_reports.march  # the hand-built March 2026, shared with the figure tests
 
 
 def _write(db, tmp_path, scope=COMPANY, month=MARCH):

@@ -20,8 +20,13 @@ from models.pipeline import Opportunity, OpportunityStatus, StageChange, StageMo
 from models.stages import Stage
 from reports.figures import collection_trend, funnel, funnel_by, leaderboard
 from reports.kpis import (
-    approval_wait_hours, first_response_minutes, follow_ups_per_rep_month, kpis, lead_conversion_rate,
-    process_compliance_rate, quote_response_hours,
+    approval_wait_hours,
+    first_response_minutes,
+    follow_ups_per_rep_month,
+    kpis,
+    lead_conversion_rate,
+    process_compliance_rate,
+    quote_response_hours,
 )
 from reports.scope import COMPANY, Period, scope_for
 
