@@ -15,6 +15,7 @@ from bot.understanding.evaluation import facts_to_expected
 from bot.understanding.extract import extract_note
 from bot.understanding.numbers import parse_number
 from handlers import corrections, customers, opportunities, pool
+from handlers import reports as report_use_cases
 from handlers.context import Context, DomainError
 from handlers.notes import NewCustomer, record_note
 from handlers.outcome import Outcome, Text
@@ -98,6 +99,8 @@ def _command(runtime: Runtime, ctx: Context, command) -> Outcome:
             return pool.assign(ctx, _pool_rules(runtime), query, assignee)
         case cmd.TakeBackCustomer(query=query, reason=reason):
             return pool.take_back(ctx, _pool_rules(runtime), query, reason)
+        case cmd.ShowReport(kind=kind):
+            return report_use_cases.show(ctx, kind)
         case cmd.Correct(field="customer", value=value):
             return _recustomer(runtime, ctx, value)
         case cmd.Correct(field=field, value=value):

@@ -78,6 +78,13 @@ class TakeBackCustomer:
 
 
 @dataclass(frozen=True)
+class ShowReport:
+    """A report asked for by name; `kind` is a value of REPORT_WORDS."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """A reply to a question the bot asked: a choice number, yes, or cancel."""
 
@@ -95,7 +102,7 @@ class Malformed:
 
 Command = (
     Help | CreateCustomer | LookupCustomer | MyOpportunities | MyTasks | MoveStage | Correct | Undo
-    | ListPool | ClaimCustomer | AssignCustomer | TakeBackCustomer | Answer | Malformed
+    | ListPool | ClaimCustomer | AssignCustomer | TakeBackCustomer | ShowReport | Answer | Malformed
 )
 
 CORRECTABLE_FIELDS = {
@@ -134,6 +141,14 @@ _CLAIM_GLUED = re.compile(r"^[^了到的过]\S{1,11}$")
 _ASSIGN = re.compile(r"^分配(?P<sep>[\s:\uff1a]*)(?P<rest>.*)$")
 _ASSIGN_ARGS = re.compile(r"^(?P<customer>\S+?)\s*给\s*(?P<assignee>\S+)$")
 _TAKE_BACK = re.compile(r"^收回[\s:\uff1a]+(?P<rest>.*)$|^收回$")
+REPORT_WORDS = {
+    "漏斗": "funnel", "销售漏斗": "funnel",
+    "回款": "collection", "回款趋势": "collection",
+    "排行": "leaderboard", "排行榜": "leaderboard", "销售排行": "leaderboard",
+    "周报": "weekly",
+    "KPI": "kpi", "指标": "kpi", "关键指标": "kpi",
+    "对账": "reconciliation", "对账单": "reconciliation", "对账报表": "reconciliation",
+}
 _CHOICE = re.compile(r"^[(\uff08]?(?P<n>\d{1,2})[)\uff09]?$")
 _YES = re.compile(r"^(是|是的|对|确认|确定|好|好的|新建|创建|ok|OK|yes)$")
 _CANCEL = re.compile(r"^(取消|不用了|不要|否|不是|算了|放弃|no)$", re.IGNORECASE)
@@ -230,6 +245,8 @@ def parse_command(text: str) -> Command | None:
         return MyOpportunities()
     if _TASKS.match(text):
         return MyTasks()
+    if report := REPORT_WORDS.get(text.upper()):
+        return ShowReport(report)
     if match := _CREATE.match(text):
         return _parse_create(match["rest"].strip())
     if match := _LOOKUP.match(text):
