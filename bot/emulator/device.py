@@ -32,11 +32,17 @@ def cdata(value: str) -> str:
     return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
+class RawXml(str):
+    """XML text that `build_xml` inserts as it is, for nested elements such as `SelectedItems`."""
+
+
 def build_xml(fields: dict[str, Any]) -> str:
-    """Render WeCom's plain XML: integers as bare numbers, everything else as CDATA."""
+    """Render WeCom's plain XML: integers as bare numbers, RawXml as it is, everything else as CDATA."""
     lines = ["<xml>"]
     for name, value in fields.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, RawXml):
+            text = str(value)
+        elif isinstance(value, bool) or not isinstance(value, int | float):
             text = cdata(str(value))
         else:
             text = str(value)
@@ -155,6 +161,40 @@ class WeComDevice:
             }
         )
         return self.post_raw(plain)
+
+    def send_card_click(
+        self,
+        user: str,
+        task_id: str,
+        event_key: str,
+        response_code: str,
+        *,
+        card_type: str = "button_interaction",
+        selected_items: list[tuple[str, list[str]]] | None = None,
+        create_time: int | None = None,
+    ) -> httpx.Response:
+        """Post a `template_card_event`: a member tapped button `event_key` on card `task_id`.
+
+        `selected_items` lists (QuestionKey, OptionIds) pairs for vote and multiple-choice
+        cards. A button card's click carries an empty `SelectedItems` element.
+        """
+        items = "".join(
+            "<SelectedItem>"
+            f"<QuestionKey>{cdata(question)}</QuestionKey>"
+            "<OptionIds>" + "".join(f"<OptionId>{cdata(option)}</OptionId>" for option in options) + "</OptionIds>"
+            "</SelectedItem>"
+            for question, options in selected_items or []
+        )
+        return self.send_event(
+            user,
+            "template_card_event",
+            create_time=create_time,
+            EventKey=event_key,
+            TaskId=task_id,
+            CardType=card_type,
+            ResponseCode=response_code,
+            SelectedItems=RawXml(items),
+        )
 
     def _send_message(
         self, user: str, msg_type: str, fields: dict[str, Any], msg_id: int | None, create_time: int | None

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import uvicorn
@@ -147,8 +148,60 @@ class EmulatorInspector:
                 )
             time.sleep(self._poll_interval)
 
+    def conversation(self, user: str, after: int = 0) -> list[dict[str, Any]]:
+        """Return what `user` sent (`direction` "in") and received ("out") after id `after`, oldest first."""
+        response = self._http.get(self._url("conversation"), params={"user": user, "after": after})
+        response.raise_for_status()
+        return response.json()["messages"]
+
+    def card(self, task_id: str) -> dict[str, Any]:
+        """Return a sent card's state: recipients, clicks, `updated` and `replace_name`, and its content."""
+        response = self._http.get(self._url(f"cards/{quote(task_id, safe='')}"))
+        response.raise_for_status()
+        return response.json()
+
+    def chats(self) -> dict[str, list[dict[str, Any]]]:
+        """Return `{"appchats": [...], "robots": [...]}`, each entry with a `message_count`."""
+        response = self._http.get(self._url("chats"))
+        response.raise_for_status()
+        return response.json()
+
+    def chat_messages(self, chatid: str, after: int = 0) -> list[dict[str, Any]]:
+        """Return the messages an app group chat received after id `after`, oldest first."""
+        response = self._http.get(self._url(f"chats/{quote(chatid, safe='')}/messages"), params={"after": after})
+        response.raise_for_status()
+        return response.json()["messages"]
+
+    def robot_messages(self, key: str, after: int = 0) -> list[dict[str, Any]]:
+        """Return the messages the group robot with webhook key `key` posted after id `after`."""
+        response = self._http.get(self._url(f"robots/{quote(key, safe='')}/messages"), params={"after": after})
+        response.raise_for_status()
+        return response.json()["messages"]
+
+    def media(self, media_id: str) -> bytes:
+        """Return an uploaded file's bytes; raises httpx.HTTPStatusError (404) once it expired."""
+        response = self._http.get(self._url(f"media/{quote(media_id, safe='')}"))
+        response.raise_for_status()
+        return response.content
+
+    def send_text(self, user: str, text: str) -> httpx.Response:
+        """Post a text as `user` through the bot's encrypted callback, as the page does."""
+        return self._http.post(self._url("device/text"), json={"user": user, "text": text})
+
+    def click_card(self, user: str, task_id: str, button_key: str) -> httpx.Response:
+        """Tap button `button_key` on card `task_id` as `user`, as a person on the page would.
+
+        The emulator issues a fresh response code and posts an encrypted `template_card_event`
+        to the bot's callback. The JSON body has the callback's `status_code` and the
+        `response_code`. Status 404, 403, 400 or 409 means no such card, not this user's card,
+        no such button, or a card already updated.
+        """
+        return self._http.post(
+            self._url("device/card_click"), json={"user": user, "task_id": task_id, "button_key": button_key}
+        )
+
     def reset(self) -> None:
-        """Clear messages, dropped messages, counters, faults and rate windows; issued tokens stay valid."""
+        """Clear messages, cards, counters, faults and rate windows; tokens, media and group chats stay."""
         self._http.post(self._url("reset")).raise_for_status()
 
     def inject_fault(
@@ -161,6 +214,9 @@ class EmulatorInspector:
         count: int = 1,
     ) -> None:
         """Make the next `count` requests to `/cgi-bin/<path>` fail with `errcode` or be delayed.
+
+        Every `/cgi-bin/` path takes faults: gettoken, message/send, message/update_template_card,
+        media/upload, appchat/create, appchat/send, webhook/send and webhook/upload_media.
 
         A delayed request without an errcode is still handled after the delay, as by a slow
         WeCom, so a client that timed out may find its message delivered all the same.

@@ -12,7 +12,13 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
-from bot.emulator import EmulatorConfig, RunningServer, WeComDevice, start_app_in_thread, start_emulator_in_thread
+from bot.emulator import (
+    EmulatorConfig,
+    RunningServer,
+    WeComDevice,
+    start_app_in_thread,
+    start_emulator_in_thread,
+)
 from bot.emulator.device import build_xml, sign
 from bot.settings import DEV_AES_KEY, DEV_CORP_ID, DEV_TOKEN
 
@@ -318,3 +324,36 @@ def test_emulator_posts_member_text_to_callback(receiver):
     assert message.source == "lisi"
     assert message.content == "查一下我的任务"
     assert message.agent == config.agent_id
+
+
+def test_card_click_fields(device, receiver):
+    device.send_card_click("zhangsan", "quote-17", "approve", "code-1", create_time=1700000000)
+
+    fields = last_plain_fields(receiver)
+    assert fields == {
+        "ToUserName": DEV_CORP_ID,
+        "FromUserName": "zhangsan",
+        "CreateTime": "1700000000",
+        "MsgType": "event",
+        "Event": "template_card_event",
+        "AgentID": str(AGENT_ID),
+        "EventKey": "approve",
+        "TaskId": "quote-17",
+        "CardType": "button_interaction",
+        "ResponseCode": "code-1",
+        "SelectedItems": "",
+    }
+
+
+def test_card_click_selected_items_nest(device, receiver):
+    device.send_card_click(
+        "zhangsan", "vote-3", "submit", "code-2", card_type="vote_interaction",
+        selected_items=[("q1", ["a", "b"]), ("q2", ["<c>"])],
+    )
+
+    root = ElementTree.fromstring(receiver.received[-1].plain)
+    items = root.find("SelectedItems")
+    assert root.findtext("CardType") == "vote_interaction"
+    assert [item.findtext("QuestionKey") for item in items] == ["q1", "q2"]
+    assert [option.text for option in items[0].find("OptionIds")] == ["a", "b"]
+    assert items[1].find("OptionIds")[0].text == "<c>"

@@ -5,7 +5,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.emulator import EmulatorConfig, EmulatorInspector, ManualClock, start_emulator_in_thread
+from bot.emulator import (
+    EmulatorConfig,
+    EmulatorInspector,
+    ManualClock,
+    start_emulator_in_thread,
+)
 from bot.emulator.state import EmulatorState
 from bot.settings import DEV_CORP_ID, DEV_SECRET
 
@@ -343,11 +348,11 @@ def test_wait_for_messages_times_out_with_counts(inspector):
         inspector.wait_for_messages("zhangsan", 1, timeout=0.1)
 
 
-def test_index_page_lists_messages_in_chinese(http):
+def test_overview_page_lists_messages_in_chinese(http):
     token = get_token(http)["access_token"]
     send(http, token, touser="zhangsan", content="<b>报价</b>")
 
-    page = http.get("/").text
+    page = http.get("/overview").text
 
     assert "企业微信模拟器" in page
     assert "zhangsan" in page
@@ -355,8 +360,18 @@ def test_index_page_lists_messages_in_chinese(http):
     assert "<b>报价</b>" not in page
 
 
-def test_index_page_without_messages(http):
-    assert "暂无已送达的消息" in http.get("/").text
+def test_overview_page_without_messages(http):
+    assert "暂无已送达的消息" in http.get("/overview").text
+
+
+def test_index_page_is_interactive_and_chinese(http):
+    page = http.get("/").text
+
+    assert '<html lang="zh-CN">' in page
+    assert "以成员身份操作" in page
+    assert "群聊与群机器人" in page
+    assert DEV_CORP_ID in page
+    assert "/emulator/api/" in page
 
 
 def test_device_endpoint_needs_callback_url(http):
