@@ -9,6 +9,7 @@ import logging
 import time
 import uuid
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,12 @@ class ReportSettings(BaseSettings):
 
     # NOTE: nothing deletes old files here yet; WeCom needs them only until they are uploaded.
     reports_dir: Path = Path("var/reports")
+
+
+@lru_cache(maxsize=1)
+def default_folder() -> Path:
+    """Return the reports folder from the settings, read once per process."""
+    return ReportSettings().reports_dir
 
 
 def this_month(today: date) -> Period:
@@ -128,3 +135,22 @@ def reconciliation(ctx: Context, folder: Path, month: Period | None = None) -> O
         File(str(path), wording.reconciliation_name(scope.label, month)),
         Text(wording.reconciliation_caption(scope.label, month)),
     ])
+
+
+def show(ctx: Context, kind: str, folder: Path | None = None) -> Outcome:
+    """Run the report a chat command names with its default period."""
+    folder = folder or default_folder()
+    match kind:
+        case "funnel":
+            return funnel_chart(ctx, folder)
+        case "collection":
+            return collection_chart(ctx, folder)
+        case "leaderboard":
+            return leaderboard_chart(ctx, folder)
+        case "kpi":
+            return kpi_report(ctx)
+        case "weekly":
+            return weekly(ctx, folder)
+        case "reconciliation":
+            return reconciliation(ctx, folder)
+    raise ValueError(f"unknown report kind {kind!r}")

@@ -3,10 +3,12 @@
 from datetime import date
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from PIL import Image as PILImage
 from sqlalchemy import select
 
+from bot.understanding.commands import ShowReport, parse_command
 from handlers import reports
 from handlers.context import Context
 from handlers.outcome import File, Image, Text
@@ -110,3 +112,34 @@ def test_settings_default_folder(monkeypatch):
     assert reports.ReportSettings(_env_file=None).reports_dir == Path("var/reports")
     monkeypatch.setenv("REPORTS_DIR", "/srv/zhongshu/reports")
     assert reports.ReportSettings(_env_file=None).reports_dir == Path("/srv/zhongshu/reports")
+
+
+def test_show_runs_named_report(db, march, tmp_path):
+    with db.session() as session:
+        ctx = _context(session, "lizong")
+        kinds = {kind: reports.show(ctx, kind, tmp_path) for kind in ("funnel", "collection", "leaderboard", "kpi")}
+
+    assert isinstance(kinds["funnel"].replies[0], Image)
+    assert kinds["funnel"].replies[0].caption.startswith("销售漏斗 · 全公司 · 2026年4月")
+    assert kinds["collection"].replies[0].caption.startswith("回款趋势 · 全公司 · 2026年4月")
+    assert isinstance(kinds["leaderboard"].replies[0], Image)
+    assert kinds["kpi"].replies[0].text.startswith("📊 关键指标 · 全公司 · 2026年4月")
+
+
+def test_show_rejects_unknown_kind(db, march, tmp_path):
+    with db.session() as session, pytest.raises(ValueError, match="unknown report kind 'sales'"):
+        reports.show(_context(session, "lizong"), "sales", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("漏斗", "funnel"), ("回款", "collection"), ("排行榜", "leaderboard"), ("周报", "weekly"), ("kpi", "kpi"),
+     ("KPI", "kpi"), ("对账", "reconciliation")],
+)
+def test_report_words_parse(text, kind):
+    assert parse_command(text) == ShowReport(kind)
+
+
+def test_report_words_inside_notes():
+    assert parse_command("回款十万已到账") is None
+    assert parse_command("今天去恒达谈排行") is None
