@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     dialogue_ttl_seconds: int = Field(default=600, gt=0)
     timezone: str = "Asia/Shanghai"
     pipeline_rules_path: str | None = Field(default=None, description="TOML pipeline rules; default models/pipeline_rules.toml")
+    approval_rules_path: str | None = Field(default=None, description="TOML approval chains; default models/approval_rules.toml")
+    quote_valid_days: int = Field(default=15, gt=0, description="days a new quote stays valid")
+    rejection_reason_ttl_seconds: int = Field(
+        default=1800, gt=0, description="seconds the bot waits for a reason after an approver taps 驳回"
+    )
     scheduler_enabled: bool = Field(default=True, description="run the job scheduler in server processes")
     scheduler_lease_seconds: float = Field(default=30.0, gt=0, description="seconds a dead leader keeps the lock")
     log_level: str = "INFO"
