@@ -6,6 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.dialogue import DialogueStore, Mention, PendingNote
+from bot.kf_channel import get_kf_settings
 from bot.lexicon_cache import bump_lexicon_version
 from bot.outbox import cancel, enqueue_reply
 from bot.runtime import Runtime
@@ -14,13 +15,23 @@ from bot.understanding.dates import find_dates
 from bot.understanding.evaluation import facts_to_expected
 from bot.understanding.extract import extract_note
 from bot.understanding.numbers import parse_number
-from handlers import corrections, customers, opportunities, pool
+from handlers import (
+    approvals,
+    contracts,
+    corrections,
+    customers,
+    opportunities,
+    pool,
+    quotes,
+)
 from handlers import reports as report_use_cases
+from handlers import order_status
 from handlers.context import Context, DomainError
 from handlers.notes import NewCustomer, record_note
 from handlers.outcome import Outcome, Text
 from handlers.wording import common as common_wording
 from handlers.wording import dialogue as wording
+from models.approval_rules import ApprovalRules, load_approval_rules
 from models.base import utcnow
 from models.crm import Customer
 from models.messages import InboundMessage
@@ -47,6 +58,9 @@ def handle_text(runtime: Runtime, ctx: Context, text: str) -> Outcome:
     text = text.strip()
     if not text:
         return Outcome.text(common_wording.HELP)
+    reason = approvals.take_rejection_reason(ctx, text, runtime.settings.rejection_reason_ttl_seconds)
+    if reason is not None:
+        return reason
     command = cmd.parse_command(text)
     dialogues = DialogueStore(runtime.store, runtime.settings.dialogue_ttl_seconds)
     pending = dialogues.load(ctx.actor.userid)
@@ -99,8 +113,30 @@ def _command(runtime: Runtime, ctx: Context, command) -> Outcome:
             return pool.assign(ctx, _pool_rules(runtime), query, assignee)
         case cmd.TakeBackCustomer(query=query, reason=reason):
             return pool.take_back(ctx, _pool_rules(runtime), query, reason)
+        case cmd.CreateQuote(customer_query=query, items=items):
+            return quotes.create_quote(ctx, _approval_rules(runtime), runtime.settings.quote_valid_days, query, items)
+        case cmd.RequestDiscount():
+            return quotes.request_discount(ctx, _approval_rules(runtime), command)
+        case cmd.SubmitContract(target=target, amount=amount):
+            return contracts.submit_contract(ctx, _approval_rules(runtime), target, amount)
+        case cmd.Resubmit(number=number, amount=amount) if number.startswith("HT-"):
+            return contracts.resubmit_contract(ctx, _approval_rules(runtime), number, amount)
+        case cmd.Resubmit(number=number):
+            return quotes.resubmit_quote(ctx, _approval_rules(runtime), number)
+        case cmd.WithdrawApproval(number=number):
+            return approvals.withdraw(ctx, number)
+        case cmd.SignContract(number=number):
+            return contracts.sign_contract(ctx, number)
+        case cmd.PendingApprovals():
+            return approvals.pending_for_approver(ctx)
         case cmd.ShowReport(kind=kind):
             return report_use_cases.show(ctx, kind)
+        case cmd.BindExternalUser(customer_query=query, contact_name=contact, external_userid=external_userid):
+            return order_status.bind_customer(ctx, query, contact, external_userid)
+        case cmd.CreateBindingCode(customer_query=query, contact_name=contact):
+            return order_status.create_binding_code(ctx, get_kf_settings().policy(), query, contact)
+        case cmd.RecordShipment():
+            return order_status.record_shipment(ctx, command.customer_query, _shipment_record(command))
         case cmd.Correct(field="customer", value=value):
             return _recustomer(runtime, ctx, value)
         case cmd.Correct(field=field, value=value):
@@ -110,6 +146,17 @@ def _command(runtime: Runtime, ctx: Context, command) -> Outcome:
 
 def _pool_rules(runtime: Runtime) -> PoolRules:
     return load_rules(runtime.settings.pipeline_rules_path).pool
+
+
+def _approval_rules(runtime: Runtime) -> ApprovalRules:
+    return load_approval_rules(runtime.settings.approval_rules_path)
+
+
+def _shipment_record(command: cmd.RecordShipment) -> order_status.ShipmentRecord:
+    return order_status.ShipmentRecord(
+        contract_number=command.contract_number, batch_no=command.batch_no, quantity=command.quantity,
+        unit=command.unit, vehicle_plate=command.vehicle_plate, waybill_no=command.waybill_no,
+    )
 
 
 def _correction_value(ctx: Context, field: str, text: str):
