@@ -19,7 +19,7 @@ from models.org import Department, Role, User
 from models.pipeline import Opportunity, StageChange
 from models.stages import STAGE_ORDER, Stage
 from reports.scope import Period, Scope, month_starts
-from reports.sql import first_of_month, in_days, in_times, month_key, on_day_or_recorded, stage_rank, zero_if_null
+from reports.sql import first_of_month, in_days, in_times, month_key, stage_rank, zero_if_null
 
 # NOTE: a contract counts as signed once `signed_on` is set, unless it was cancelled later.
 CANCELLED_CONTRACT_STATUSES = ("cancelled",)
@@ -163,14 +163,19 @@ def collection_trend(session: Session, scope: Scope, months: Period) -> list[Col
     payments are returned with zeros.
     """
     starts = month_starts(months)
+    # Each branch sums per month before the union, so only a few rows per month are appended.
+    planned_month = month_key(Payment.planned_on)
     planned = _scoped_payments(
-        select(month_key(Payment.planned_on).label("month"), Payment.amount.label("planned"), literal(0).label("received"))
-        .where(in_days(Payment.planned_on, months)),
+        select(planned_month.label("month"), func.sum(Payment.amount).label("planned"), literal(0).label("received"))
+        .where(in_days(Payment.planned_on, months))
+        .group_by(planned_month),
         scope,
     )
+    received_month = month_key(Payment.received_on)
     received = _scoped_payments(
-        select(month_key(Payment.received_on).label("month"), literal(0).label("planned"), Payment.amount.label("received"))
-        .where(in_days(Payment.received_on, months)),
+        select(received_month.label("month"), literal(0).label("planned"), func.sum(Payment.amount).label("received"))
+        .where(in_days(Payment.received_on, months))
+        .group_by(received_month),
         scope,
     )
     both = union_all(planned, received).subquery("payment_months")
@@ -209,6 +214,18 @@ def signed_contracts(period: Period):
     )
 
 
+def follow_up_authors(period: Period):
+    """Return a subquery of one `author_id` row per activity dated in the period, or undated and
+    recorded in it.
+
+    The two cases are a UNION ALL, not an OR, so that each reads one index alone (visit date
+    and author, or recording time and author of undated activities) without visiting the table.
+    """
+    dated = select(Activity.author_id).where(in_days(Activity.occurred_on, period))
+    undated = select(Activity.author_id).where(Activity.occurred_on.is_(None), in_times(Activity.created_at, period))
+    return union_all(dated, undated).subquery("dated_or_recorded")
+
+
 def leaderboard(session: Session, scope: Scope, period: Period) -> list[LeaderboardRow]:
     """Rank the scope's active reps by contract amount signed, then collections, then follow-ups.
 
@@ -230,10 +247,10 @@ def leaderboard(session: Session, scope: Scope, period: Period) -> list[Leaderbo
         .group_by(owner)
         .subquery("collected")
     )
+    dated_or_recorded = follow_up_authors(period)
     activities = (
-        select(Activity.author_id.label("user_id"), func.count().label("total"))
-        .where(on_day_or_recorded(Activity.occurred_on, Activity.created_at, period))
-        .group_by(Activity.author_id)
+        select(dated_or_recorded.c.author_id.label("user_id"), func.count().label("total"))
+        .group_by(dated_or_recorded.c.author_id)
         .subquery("follow_ups")
     )
 

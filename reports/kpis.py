@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select, union
 from sqlalchemy.orm import Session
 
-from models.activity import Activity
 from models.commerce import Quote
 from models.org import Role, User
 from models.pipeline import Opportunity, OpportunityStatus, StageChange, StageMoveKind
 from models.stages import Stage
-from reports.figures import funnel
+from reports.figures import follow_up_authors, funnel
 from reports.scope import Period, Scope
-from reports.sql import in_times, on_day_or_recorded, seconds_between
+from reports.sql import in_times, seconds_between
 
 Measure = Callable[[Session, Scope, Period], float | None]
 
@@ -61,10 +60,9 @@ def follow_ups_per_rep_month(session: Session, scope: Scope, period: Period) -> 
     rep_count = session.scalar(select(func.count()).select_from(reps.subquery()))
     if not rep_count:
         return None
+    follow_ups = follow_up_authors(period)
     activity_count = session.scalar(
-        select(func.count())
-        .select_from(Activity)
-        .where(Activity.author_id.in_(reps), on_day_or_recorded(Activity.occurred_on, Activity.created_at, period))
+        select(func.count()).select_from(follow_ups).where(follow_ups.c.author_id.in_(reps))
     )
     return activity_count / rep_count / period.months
 

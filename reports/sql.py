@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, Float, Integer, and_, case, extract, func, or_
+from sqlalchemy import ColumnElement, Float, Integer, and_, case, extract, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -33,11 +33,6 @@ def in_times(column: ColumnElement, period: Period) -> ColumnElement[bool]:
     """Return a condition that the stored UTC timestamp in `column` falls in the period's days."""
     start, end = period.utc_bounds()
     return and_(column >= start, column < end)
-
-
-def on_day_or_recorded(day_column: ColumnElement, recorded_column: ColumnElement, period: Period):
-    """Return a condition for records dated in the period, or undated and recorded in it."""
-    return or_(in_days(day_column, period), and_(day_column.is_(None), in_times(recorded_column, period)))
 
 
 class seconds_between(FunctionElement):
