@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, or_, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from models.approvals import ApprovalRequest, ApprovalStep, StepStatus
 from models.commerce import Quote
 from models.org import Role, User
 from models.pipeline import Opportunity, OpportunityStatus, StageChange, StageMoveKind
@@ -121,9 +122,27 @@ def process_compliance_rate(session: Session, scope: Scope, period: Period) -> f
 
 
 def approval_wait_hours(session: Session, scope: Scope, period: Period) -> float | None:
-    """Mean hours a cross-department request waits for a decision (approval step decided − created)."""
-    # TODO: measure from approval steps once models/approvals.py exists; approvals are not stored yet.
-    return None
+    """Mean hours a cross-department approval step waited: from its card being sent to the decision.
+
+    Counts the steps approved or rejected in the period on requests by the scope's users, where
+    the approver's department differs from the requester's (a rep waiting on finance, say).
+    """
+    requester = aliased(User)
+    approver = aliased(User)
+    mean_seconds = session.scalar(
+        select(func.avg(seconds_between(ApprovalStep.sent_at, ApprovalStep.decided_at)))
+        .join(ApprovalRequest, ApprovalRequest.id == ApprovalStep.request_id)
+        .join(requester, requester.id == ApprovalRequest.requester_id)
+        .join(approver, approver.id == ApprovalStep.approver_id)
+        .where(
+            ApprovalStep.status.in_([StepStatus.APPROVED, StepStatus.REJECTED]),
+            ApprovalStep.sent_at.is_not(None),
+            in_times(ApprovalStep.decided_at, period),
+            scope.covers(ApprovalRequest.requester_id),
+            approver.department_id.is_distinct_from(requester.department_id),
+        )
+    )
+    return None if mean_seconds is None else float(mean_seconds) / 3600
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from models.activity import Activity
+from models.approvals import ApprovalRequest, ApprovalStep, StepStatus
 from models.commerce import Contract, Payment, Quote, Shipment
 from models.crm import Customer
 from models.org import Department, Role, User
@@ -428,6 +429,43 @@ def test_unmeasured_kpis_return_none(db, march):
     with db.session() as session:
         assert first_response_minutes(session, COMPANY, MARCH) is None
         assert approval_wait_hours(session, COMPANY, MARCH) is None
+
+
+def _approval(session, requester: User, steps) -> None:
+    """Insert a request and its steps; `steps` is [(approver, status, sent_at, decided_at)]."""
+    request = ApprovalRequest(kind="contract", subject_id=1, subject_number="HT-2026-0001", requester_id=requester.id)
+    session.add(request)
+    session.flush()
+    for position, (approver, status, sent_at, decided_at) in enumerate(steps, 1):
+        session.add(ApprovalStep(
+            request_id=request.id, position=position, role=approver.role, approver_id=approver.id, status=status,
+            sent_at=sent_at, decided_at=decided_at,
+        ))
+
+
+def test_approval_wait_hours(db, march):
+    with db.session() as session:
+        finance = Department(name="财务部")
+        session.add(finance)
+        session.flush()
+        head = User(userid="zhoujun", name="周军", role=Role.FINANCE_HEAD, department_id=finance.id)
+        session.add(head)
+        session.flush()
+        u = {userid: session.merge(user) for userid, user in march.users.items()}
+        # The director is in the rep's own department, so her 2 hours do not count.
+        _approval(session, u["zhangwei"], [
+            (u["zhaomin"], StepStatus.APPROVED, at(3, 10, 8), at(3, 10, 10)),
+            (head, StepStatus.APPROVED, at(3, 10, 10), at(3, 10, 16)),  # 6 hours
+        ])
+        _approval(session, u["wangqiang"], [(head, StepStatus.REJECTED, at(3, 12, 9), at(3, 13, 9))])  # 24 hours
+        _approval(session, u["lina"], [(head, StepStatus.PENDING, at(3, 30), None)])  # undecided
+        _approval(session, u["lina"], [(head, StepStatus.APPROVED, at(2, 20, 10), at(2, 20, 12))])  # February
+
+    with db.session() as session:
+        assert approval_wait_hours(session, COMPANY, MARCH) == pytest.approx(15.0)
+        assert approval_wait_hours(session, COMPANY, FEBRUARY) == pytest.approx(2.0)
+        assert approval_wait_hours(session, _scope(db, "zhaomin"), MARCH) == pytest.approx(6.0)
+        assert approval_wait_hours(session, COMPANY, Period.month(2026, 4)) is None
 
 
 def test_kpis_compare_previous_period(db, march):
