@@ -75,6 +75,8 @@ class DatabaseLeaderLock:
         self.name = name
 
     def acquire(self, now: datetime | None = None) -> bool:
+        # NOTE: expiry is compared with the caller's clock, so hosts' clocks must agree to well
+        # within the lease. A host whose clock runs ahead takes the lock early.
         now = now or utcnow()
         expires_at = now + self.lease
         with self.db.engine.begin() as connection:
