@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.emulator.device import WeComDevice
+from bot.emulator.kf import create_kf_router
 from bot.emulator.media import parse_multipart
 from bot.emulator.pages import render_index, render_overview
 from bot.emulator.state import (
@@ -91,6 +92,7 @@ def create_emulator_app(config: EmulatorConfig | None = None, clock: Callable[[]
     _add_wecom_routes(app, state)
     _add_inspection_routes(app, state)
     _add_device_routes(app, state, config)
+    app.include_router(create_kf_router(state, config, clock))
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
