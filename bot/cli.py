@@ -73,6 +73,41 @@ def _cmd_import_world(args) -> int:
     return 0
 
 
+def _cmd_import_shipments(args) -> int:
+    import csv
+
+    from handlers.order_status import SHIPMENT_COLUMNS, import_shipments, parse_shipment_rows
+    from models.db import Database
+    from models.migrate import upgrade
+
+    settings = get_settings()
+    try:
+        with open(args.file, encoding="utf-8-sig", newline="") as handle:
+            records, errors = parse_shipment_rows(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        print(f"无法读取 {args.file}:{error}", file=sys.stderr)
+        return 2
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    db = Database(settings.database_url)
+    created = updated = 0
+    if not errors:
+        try:
+            with db.session() as session:
+                created, updated, errors = import_shipments(session, records)
+                if errors:
+                    raise LookupError("unknown contracts")  # rolls the whole file back
+        except LookupError:
+            pass
+    if errors:
+        print("导入失败,没有写入任何数据。列名应为:" + ",".join(SHIPMENT_COLUMNS), file=sys.stderr)
+        for error in errors:
+            print(f"  {error}", file=sys.stderr)
+        return 2
+    print(f"已导入发货记录:新增 {created} 批,更新 {updated} 批")
+    return 0
+
+
 def _cmd_parse(args) -> int:
     from bot.understanding.evaluation import parse_lines
 
@@ -140,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     world = importing.add_parser("world", help="load users, customers, products and competitors from world JSON")
     world.add_argument("file", help="path of the world JSON file (see docs/world-format.md)")
     world.set_defaults(handler=_cmd_import_world)
+    shipments = importing.add_parser(
+        "shipments", help="record shipment batches from a UTF-8 CSV file (columns: contract_number, batch_no, "
+        "quantity, unit, shipped_on, vehicle_plate, waybill_no, delivered_on; dates as 2026-06-01)",
+    )
+    shipments.add_argument("file", help="path of the CSV file")
+    shipments.set_defaults(handler=_cmd_import_shipments)
 
     parse = commands.add_parser("parse", help="extract note fields from JSON lines on standard input")
     parse.add_argument("--world", required=True, help="world JSON whose customers and products to match")

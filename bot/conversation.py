@@ -6,6 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bot.dialogue import DialogueStore, Mention, PendingNote
+from bot.kf_channel import get_kf_settings
 from bot.lexicon_cache import bump_lexicon_version
 from bot.outbox import cancel, enqueue_reply
 from bot.runtime import Runtime
@@ -24,6 +25,7 @@ from handlers import (
     quotes,
 )
 from handlers import reports as report_use_cases
+from handlers import order_status
 from handlers.context import Context, DomainError
 from handlers.notes import NewCustomer, record_note
 from handlers.outcome import Outcome, Text
@@ -129,6 +131,12 @@ def _command(runtime: Runtime, ctx: Context, command) -> Outcome:
             return approvals.pending_for_approver(ctx)
         case cmd.ShowReport(kind=kind):
             return report_use_cases.show(ctx, kind)
+        case cmd.BindExternalUser(customer_query=query, contact_name=contact, external_userid=external_userid):
+            return order_status.bind_customer(ctx, query, contact, external_userid)
+        case cmd.CreateBindingCode(customer_query=query, contact_name=contact):
+            return order_status.create_binding_code(ctx, get_kf_settings().policy(), query, contact)
+        case cmd.RecordShipment():
+            return order_status.record_shipment(ctx, command.customer_query, _shipment_record(command))
         case cmd.Correct(field="customer", value=value):
             return _recustomer(runtime, ctx, value)
         case cmd.Correct(field=field, value=value):
@@ -142,6 +150,13 @@ def _pool_rules(runtime: Runtime) -> PoolRules:
 
 def _approval_rules(runtime: Runtime) -> ApprovalRules:
     return load_approval_rules(runtime.settings.approval_rules_path)
+
+
+def _shipment_record(command: cmd.RecordShipment) -> order_status.ShipmentRecord:
+    return order_status.ShipmentRecord(
+        contract_number=command.contract_number, batch_no=command.batch_no, quantity=command.quantity,
+        unit=command.unit, vehicle_plate=command.vehicle_plate, waybill_no=command.waybill_no,
+    )
 
 
 def _correction_value(ctx: Context, field: str, text: str):

@@ -9,7 +9,7 @@ import time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import conversation
+from bot import conversation, kf_channel
 from bot.inbox import MAX_ATTEMPTS
 from bot.outbox import enqueue_outcome
 from bot.runtime import Runtime
@@ -64,6 +64,8 @@ def _route(runtime: Runtime, session: Session, message: InboundMessage, user: Us
 
 
 def _process_in_transaction(runtime: Runtime, session: Session, message: InboundMessage) -> str:
+    if kf_channel.is_kf(message):
+        return kf_channel.process(runtime, session, message)
     user = session.scalar(select(User).where(User.userid == message.from_user, User.active.is_(True)))
     if user is None:
         outcome = Outcome.text(wording.UNKNOWN_SENDER)
@@ -106,5 +108,8 @@ def _mark_failed(runtime: Runtime, message_id: int, error: Exception) -> None:
             message.status = InboxStatus.PENDING
             return
         message.status = InboxStatus.FAILED
+        if kf_channel.is_kf(message):
+            kf_channel.enqueue_failure_reply(session, message)
+            return
         enqueue_outcome(session, message.from_user, Outcome.text(wording.PROCESSING_FAILED), message.id)
 

@@ -67,6 +67,25 @@ def enqueue_reply(
     return rows
 
 
+def enqueue_kf_reply(
+    session: Session, open_kfid: str, external_userid: str, reply: Reply, *, dedup_key: str | None = None,
+    in_reply_to: int | None = None,
+) -> list[OutboundMessage]:
+    """Store a reply to a WeChat customer as rows of kind `kf`, which the sender sends with `kf/send_msg`."""
+    if isinstance(reply, Card):
+        raise TypeError("WeChat customer service cannot show cards")
+    rows = []
+    for index, payload in enumerate(_payloads(reply)):
+        row = OutboundMessage(
+            recipient=external_userid, kind="kf", payload={"open_kfid": open_kfid, **payload},
+            dedup_key=f"{dedup_key}:{index}" if dedup_key else None, in_reply_to=in_reply_to,
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
 def enqueue_card_update(session: Session, update_: CardUpdate) -> OutboundMessage:
     row = OutboundMessage(
         recipient="|".join(update_.recipients), kind="card_update",

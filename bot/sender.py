@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from bot import kf_channel
 from bot.outbox import claim_due, enqueue_reply
 from bot.wecom.client import SendResult, WeComClient, WeComUnavailable
 from bot.wecom.text import TEXT_MAX_BYTES
@@ -136,7 +137,12 @@ def _next_state(result: SendResult | None, attempts: int) -> dict:
 
 
 def _deliver_one(db: Database, client: WeComClient, row: OutboundMessage) -> None:
-    if row.kind != "card_update":
+    if row.kind == "kf":
+        # Customer service replies follow WeCom's kf window instead of the member limits.
+        if not kf_channel.may_send(db, row):
+            log.info("outbox handed over: outbox_id=%d", row.id)
+            return
+    elif row.kind != "card_update":
         free_at = _free_at(db, row.recipient, utcnow())
         if free_at is not None:
             _defer(db, row, free_at)
@@ -145,7 +151,10 @@ def _deliver_one(db: Database, client: WeComClient, row: OutboundMessage) -> Non
 
     result: SendResult | None
     try:
-        result = _update_card(db, client, row) if row.kind == "card_update" else _send(client, row)
+        if row.kind == "kf":
+            result = kf_channel.send(db, client, row)
+        else:
+            result = _update_card(db, client, row) if row.kind == "card_update" else _send(client, row)
     except WeComUnavailable as exc:
         log.warning("outbox send failed: outbox_id=%d reason=%s", row.id, exc.reason)
         result = None
