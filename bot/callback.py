@@ -88,6 +88,9 @@ def _decrypt_and_store(runtime: Runtime, body: bytes, signature: str, timestamp:
         # Bad base64, bad padding or a bad length prefix inside the ciphertext.
         return _reject(400, "undecryptable body", started)
 
+    # WeCom's customer-service event names the account, not a sender.
+    if fields.get("Event") == "kf_msg_or_event" and not fields.get("FromUserName"):
+        fields["FromUserName"] = fields.get("OpenKfId", "")
     if not fields.get("FromUserName") or not fields.get("MsgType"):
         return _reject(400, "message without sender or type", started)
 

@@ -22,12 +22,13 @@ def dedup_key(fields: dict[str, str]) -> str:
     """Return the key that identifies one WeCom delivery across retries.
 
     Messages carry a MsgId. Events have none, so they are keyed by sender, time and event, plus
-    the card's task id and button key for card clicks.
+    the card's task id and button key for card clicks, and the sync token for
+    customer-service events, which carry no sender.
     """
     if fields.get("MsgId"):
         return f"msg:{fields['MsgId']}"
     parts = [fields.get("FromUserName", ""), fields.get("CreateTime", ""), fields.get("Event", "")]
-    parts += [fields[key] for key in ("TaskId", "EventKey") if fields.get(key)]
+    parts += [fields[key] for key in ("TaskId", "EventKey", "Token") if fields.get(key)]
     return "evt:" + ":".join(parts)
 
 

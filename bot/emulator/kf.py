@@ -245,15 +245,10 @@ class CustomerMessageRequest(BaseModel):
 
 
 def kf_event_xml(corp_id: str, open_kfid: str, token: str, create_time: int) -> str:
-    """Return the plain XML of WeCom's `kf_msg_or_event` callback.
-
-    NOTE: WeCom's documented event has no FromUserName. The bot's callback rejects messages
-    without a sender, so the emulator puts the account id there.
-    """
+    """Return the plain XML of WeCom's `kf_msg_or_event` callback, which has no FromUserName."""
     return build_xml(
         {
             "ToUserName": corp_id,
-            "FromUserName": open_kfid,
             "CreateTime": create_time,
             "MsgType": "event",
             "Event": "kf_msg_or_event",
