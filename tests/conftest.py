@@ -3,6 +3,7 @@ Redis when REDIS_URL is set, the sample company, and a live bot with the WeCom e
 
 import json
 import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass
@@ -163,9 +164,22 @@ class LiveBot:
         return [m["content"] for m in self.inspector.messages(touser=user, after=after)]
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
-def emulator():
-    server = start_emulator_in_thread(EmulatorConfig(), host="127.0.0.1", port=0)
+def bot_port() -> int:
+    """The port the live bot will listen on, known first so the emulator can post callbacks to it."""
+    return _free_port()
+
+
+@pytest.fixture
+def emulator(bot_port):
+    config = EmulatorConfig(callback_url=f"http://127.0.0.1:{bot_port}/wecom/callback")
+    server = start_emulator_in_thread(config, host="127.0.0.1", port=0)
     yield server
     server.stop()
 
@@ -176,8 +190,8 @@ def bot_settings(db, redis_prefix, emulator) -> Settings:
 
 
 @pytest.fixture
-def live_bot(bot_settings, db, emulator, world) -> LiveBot:
-    server = start_app_in_thread(create_app(bot_settings), host="127.0.0.1", port=0)
+def live_bot(bot_settings, db, emulator, world, bot_port) -> LiveBot:
+    server = start_app_in_thread(create_app(bot_settings), host="127.0.0.1", port=bot_port)
     settings = bot_settings
     device = WeComDevice(
         f"{server.url}/wecom/callback", settings.wecom_token, settings.wecom_aes_key,
