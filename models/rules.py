@@ -24,7 +24,7 @@ class PoolRules:
     release_after_days: int = 15
     warn_days_before: int = 3
     exempt_open_contracts: bool = True
-    closed_contract_statuses: tuple[str, ...] = ("completed", "cancelled", "terminated")
+    closed_contract_statuses: tuple[str, ...] = ("completed", "cancelled", "terminated", "draft", "rejected")
     exempt_payments_due: bool = True
     holding_limit: int = 50
     claim_cooldown_days: int = 7
