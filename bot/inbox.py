@@ -3,9 +3,9 @@
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from models.base import utcnow
 from models.db import Database
@@ -57,20 +57,21 @@ def _claimable(session: Session, limit: int) -> list[int]:
     """Return ids of pending messages whose sender has no earlier message still unfinished.
 
     Each sender's messages run in order, because `改 金额 90万` must run after the note it
-    corrects. PostgreSQL skips rows other workers hold, and SQLite has one process.
+    corrects. The oldest unfinished message per sender is found with one grouped scan of the
+    unfinished rows, so the cost grows with the backlog, not with its square. PostgreSQL skips
+    rows other workers hold, and SQLite has one process.
     """
-    earlier = aliased(InboundMessage)
-    earlier_unfinished = exists().where(
-        earlier.from_user == InboundMessage.from_user,
-        earlier.id < InboundMessage.id,
-        earlier.status.in_([InboxStatus.PENDING, InboxStatus.PROCESSING]),
+    oldest_per_sender = (
+        select(func.min(InboundMessage.id))
+        .where(InboundMessage.status.in_([InboxStatus.PENDING, InboxStatus.PROCESSING]))
+        .group_by(InboundMessage.from_user)
     )
     query = (
         select(InboundMessage.id)
-        .where(InboundMessage.status == InboxStatus.PENDING, ~earlier_unfinished)
+        .where(InboundMessage.status == InboxStatus.PENDING, InboundMessage.id.in_(oldest_per_sender))
         .order_by(InboundMessage.id)
         .limit(limit)
-        .with_for_update(skip_locked=True, of=InboundMessage)
+        .with_for_update(skip_locked=True)
     )
     return list(session.scalars(query))
 
