@@ -113,6 +113,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--inbox-workers", type=int, default=2,
         help="INBOX_WORKERS of the server (default 2); 0 stores without processing and skips the drain",
     )
+    parser.add_argument(
+        "--worker-process-threads", type=int, default=0,
+        help="run a separate `zhongshu worker` process with this many inbox threads (use with --inbox-workers 0)",
+    )
     parser.add_argument("--drain-timeout", type=float, default=900.0, help="seconds to wait for the inbox to drain")
     return parser.parse_args(argv)
 
@@ -127,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     redis_url = args.redis_url or None
     running = harness.running_bot(
         args.database, args.postgres_url, redis_url, log_dir, inbox_workers=args.inbox_workers,
+        worker_process_threads=args.worker_process_threads,
     )
     with running as bot:
         database, server, callback_url = bot.database, bot.server, bot.callback_url
@@ -139,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if warmup:
             send_on_schedule(callback_url, warmup, 20.0, args.threads, time.perf_counter() + 0.1)
-            if args.inbox_workers > 0:
+            if args.inbox_workers > 0 or args.worker_process_threads:
                 harness.wait_for_drain(database, args.drain_timeout)
             print(f"warm-up: {len(warmup)} callbacks sent")
 
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             print(describe("server-logged callback time", logged))
 
         print(f"unfinished inbox rows at the last response: {pending_at_last_response}")
-        if args.inbox_workers == 0:
+        if args.inbox_workers == 0 and not args.worker_process_threads:
             return _verdict(latency, bad)
         drain_seconds = harness.wait_for_drain(database, args.drain_timeout)
         finished = time.perf_counter()

@@ -236,6 +236,23 @@ def start_server(
     raise RuntimeError(f"server did not respond to /healthz within {SERVER_START_TIMEOUT_SECONDS:.0f} s; see {child.log_path}")
 
 
+def start_worker(
+    database_url: str, emulator_url: str, log_dir: Path, redis_url: str | None, redis_prefix: str, threads: int
+) -> ChildProcess:
+    """Start `zhongshu worker` with the server's settings."""
+    env = dict(os.environ)
+    env.update(
+        ZHONGSHU_ENV="development", DATABASE_URL=database_url, WECOM_API_BASE=f"{emulator_url}/cgi-bin/",
+        REDIS_PREFIX=redis_prefix, LOG_LEVEL="INFO",
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    else:
+        env.pop("REDIS_URL", None)
+    return ChildProcess([ZHONGSHU, "worker", "--threads", str(threads)], env, log_dir / "worker.log",
+                        stdin=subprocess.DEVNULL)
+
+
 def stop_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit, so `finally` blocks stop the children and drop the database."""
 
@@ -284,19 +301,28 @@ def running_bot(
     *,
     processes: int = 1,
     inbox_workers: int = 2,
+    worker_process_threads: int = 0,
 ) -> Iterator[RunningBot]:
-    """Create the database, start the emulator and the server; stop and drop them all afterwards."""
+    """Create the database, start the emulator and the server; stop and drop them all afterwards.
+
+    With `worker_process_threads`, a separate `zhongshu worker` process with that many inbox
+    threads processes the messages, as production runs it.
+    """
     database = BenchDatabase.create(database_kind, postgres_admin_url, log_dir)
     prefix = new_redis_prefix()
-    emulator = server = None
+    emulator = server = worker = None
     try:
         emulator, emulator_url = start_emulator(log_dir)
         server, url = start_server(
             database.url, emulator_url, log_dir, redis_url=redis_url, redis_prefix=prefix,
             processes=processes, inbox_workers=inbox_workers,
         )
+        if worker_process_threads:
+            worker = start_worker(database.url, emulator_url, log_dir, redis_url, prefix, worker_process_threads)
         yield RunningBot(database=database, server=server, url=url)
     finally:
+        if worker is not None:
+            worker.stop()
         if server is not None:
             server.stop()
         if emulator is not None:

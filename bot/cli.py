@@ -38,6 +38,12 @@ def _cmd_serve(args) -> int:
     return 0
 
 
+def _cmd_worker(args) -> int:
+    from bot.worker_process import run_worker
+
+    return run_worker(get_settings(), args.threads)
+
+
 def _cmd_db_upgrade(args) -> int:
     from models.migrate import upgrade
 
@@ -121,13 +127,13 @@ def _cmd_jobs(args) -> int:
     from zoneinfo import ZoneInfo
 
     from models.db import Database
-    from scheduler.service import job_statuses
+    from scheduler.service import job_statuses, scheduled_jobs
 
     settings = get_settings()
     timezone = ZoneInfo(settings.timezone)
     db = Database(settings.database_url)
     try:
-        statuses = job_statuses(db, timezone)
+        statuses = job_statuses(db, timezone, jobs=scheduled_jobs(settings))
     finally:
         db.dispose()
 
@@ -148,6 +154,40 @@ def _cmd_jobs(args) -> int:
     return 0
 
 
+def _cmd_groups_create(args) -> int:
+    from bot.stores import open_store
+    from bot.wecom.client import WeComClient, WeComUnavailable
+    from bot.wecom.groups import AppChatClient
+    from handlers.report_delivery import ReportTargetsError, load_report_groups
+
+    settings = get_settings()
+    try:
+        groups = load_report_groups(settings.report_targets_path, settings.report_robot_keys)
+    except ReportTargetsError as error:
+        print(f"报表群配置有误:{error}", file=sys.stderr)
+        return 2
+    failed = 0
+    with WeComClient.from_settings(settings, open_store(settings.redis_url, settings.redis_prefix)) as client:
+        chats = AppChatClient(client)
+        for group in groups:
+            if group.channel == "robot":
+                print(f"{group.name}:群机器人,无需创建")
+                continue
+            try:
+                result = chats.create(group.chatid, group.title, group.owner, group.members)
+            except WeComUnavailable as error:
+                print(f"{group.name}:无法连接企业微信({error.reason}),请稍后重试", file=sys.stderr)
+                return 1
+            if result.ok:
+                print(f"{group.name}:已创建群聊 {group.chatid}")
+            elif result.already_exists:
+                print(f"{group.name}:群聊 {group.chatid} 已存在")
+            else:
+                failed += 1
+                print(f"{group.name}:创建失败,errcode {result.errcode} {result.errmsg}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def _cmd_dev(args) -> int:
     from bot import devserver
 
@@ -165,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="TCP port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only above 1)")
     serve.set_defaults(handler=_cmd_serve)
+
+    worker = commands.add_parser("worker", help="run inbox workers, the outbox sender and the scheduler without HTTP")
+    worker.add_argument("--threads", type=int, default=2, help="inbox worker threads in this process")
+    worker.set_defaults(handler=_cmd_worker)
 
     db = commands.add_parser("db", help="database migrations").add_subparsers(dest="db_command", required=True)
     upgrade = db.add_parser("upgrade", help="apply migrations up to a revision")
@@ -188,6 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     jobs = commands.add_parser("jobs", help="list scheduled jobs with their last and next runs")
     jobs.set_defaults(handler=_cmd_jobs)
+
+    groups = commands.add_parser("groups", help="report group chats").add_subparsers(dest="groups_command", required=True)
+    create_groups = groups.add_parser(
+        "create", help="create the app group chats listed in REPORT_TARGETS_PATH (default models/report_targets.toml)",
+        description="Create each app group chat of the report groups with appchat/create, using the chat id, "
+        "title, owner and members from the file. The chat id is fixed there, so nothing is stored and a rerun "
+        "reports the chats that exist (errcode 86215). WeCom lets only a self-built app whose visible range is "
+        "the root department create app group chats; a new chat appears in the clients with its first message. "
+        "Robot groups are skipped: they need only their webhook key in REPORT_ROBOT_KEYS. Exits 1 when a chat "
+        "could not be created.",
+    )
+    create_groups.set_defaults(handler=_cmd_groups_create)
 
     dev = commands.add_parser("dev", help="run the bot with the local WeCom emulator, or send it a message")
     dev.add_argument("--bot-port", type=int, default=8000, help="port of the bot (default 8000)")

@@ -2,16 +2,20 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import create_app
+from bot.emulator.device import WeComDevice
+from bot.emulator.server import EmulatorInspector, start_app_in_thread
 from models.crm import Customer
 from models.db import Database
 from models.org import User
-from tests.conftest import DEMO_WORLD, SHARED_DATA
+from tests.conftest import DEMO_WORLD, SHARED_DATA, make_settings
 
 ZHONGSHU = [sys.executable, "-m", "bot.cli"]
 
@@ -77,3 +81,29 @@ def test_invalid_setting_named_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "ZHONGSHU_ENV" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_worker_process_handles_stored_messages(tmp_path, db, world, emulator, redis_prefix):
+    """A `zhongshu worker` process processes what a worker-less server stored, and stops on SIGTERM."""
+    settings = make_settings(db.url, redis_prefix, wecom_api_base=f"{emulator.url}/cgi-bin/", inbox_workers=0)
+    server = start_app_in_thread(create_app(settings))
+    device = WeComDevice(f"{server.url}/wecom/callback", settings.wecom_token, settings.wecom_aes_key,
+                         settings.wecom_corp_id, settings.wecom_agent_id)
+    assert device.send_text("zhangwei", "帮助").status_code == 200
+    device.close()
+
+    env = dict(os.environ)
+    env.update(DATABASE_URL=db.url, WECOM_API_BASE=f"{emulator.url}/cgi-bin/", REDIS_PREFIX=redis_prefix,
+               SCHEDULER_ENABLED="false")
+    worker = subprocess.Popen(ZHONGSHU + ["worker", "--threads", "1"], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    inspector = EmulatorInspector(emulator.url)
+    try:
+        replies = inspector.wait_for_messages("zhangwei", 1, timeout=30)
+        assert "常用命令" in replies[0]["content"] or "客户与商机" in replies[0]["content"]
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)
+        inspector.close()
+        server.stop()
+    assert worker.returncode == 0
