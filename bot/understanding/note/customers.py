@@ -21,13 +21,17 @@ TRADE_SUFFIX_RE = re.compile(
 # Words that end a company name when walking left from its suffix.
 NAME_STOP_TOKENS = frozenset(
     "了 的 是 叫 和 跟 与 及 同 在 到 去 给 对 向 从 找 把 被 让 由 经 约 见 问 说 做 搞 "
-    "家 一家 这家 那家 位 个 新 老 这 那 该 其 我 你 他 她 它 我们 他们 你们 对方 咱们 "
+    "家 一家 这家 那家 位 个 这 那 该 其 我 你 他 她 它 我们 他们 你们 对方 咱们 "
     "客户 新客户 拜访 联系 对接 认识 介绍 通过 今天 昨天 明天 上午 下午 还有 以及 另外 "
     "名字 名称 单位 叫做 就是 属于 隶属 旗下 下属 关于 一个 某 自己 本 "
     # Verbs of motion and need end a name too (孙总下周一来公司, 一起过来公司, 需要C30商砼).
-    "来 去 回 过来 过去 回来 一起 需要 要 用 有 在 合作方 合作伙伴 朋友 下游 上游".split()
+    "来 去 回 过来 过去 回来 一起 需要 要 用 有 在 合作方 合作伙伴 朋友 下游 上游 "
+    # Counts of trips and time words (去了一趟…, 顺便去…).
+    "一趟 趟 一下 一次 两次 再次 专门 特意 顺便 刚刚 刚 早上 晚上 中午 新开 新成立".split()
 )
 MAX_NEW_NAME_LENGTH = 20
+# Stop words that also occur inside company names (泰和, 同济); tried when a name came out too short.
+_NAME_INNER_STOPS = frozenset("和 同".split())
 
 # A known company followed by one of these introduced the customer; it is the referral source.
 REFERRAL_AFTER_RE = re.compile(r"^.{0,6}?(?:介绍|推荐|引荐)")
@@ -232,8 +236,19 @@ def _new_company_spans(note: NoteText, product_spans: list[Span]) -> list[Span]:
         for match in pattern.finditer(masked):
             if match.start() in claimed:
                 continue
+            joined = next((i for i, span in enumerate(spans) if span.end == match.start()), None)
+            if joined is not None:
+                # 集团有限公司: a legal form right after another one extends that name.
+                spans[joined] = Span(spans[joined].start, match.end())
+                claimed.update(range(match.start(), match.end()))
+                continue
             start = _name_start(note, masked, match.start())
             prefix = masked[start : match.start()]
+            if (len(prefix) < min_prefix or prefix in _GENERIC_PREFIXES) and pattern is LEGAL_FORM_SUFFIX_RE:
+                # 和 or 同 inside a name (泰和, 同济) cut it short before a legal form; walk on.
+                longer = _name_start(note, masked, match.start(), inner_characters=_NAME_INNER_STOPS)
+                if match.start() - longer >= 4:
+                    start, prefix = longer, masked[longer : match.start()]
             if len(prefix) < min_prefix or prefix in _GENERIC_PREFIXES:
                 continue
             if match.end() - start > MAX_NEW_NAME_LENGTH:
@@ -257,7 +272,7 @@ def _continues_as_word(masked: str, end: int) -> bool:
     return end < len(masked) and masked[end] in "市场房区商价行业城"
 
 
-def _name_start(note: NoteText, masked: str, suffix_start: int) -> int:
+def _name_start(note: NoteText, masked: str, suffix_start: int, inner_characters: frozenset[str] = frozenset()) -> int:
     """Walk left from a company suffix over the name's words; return where the name starts."""
     starts, _ = note.token_edges()
     start = suffix_start
@@ -268,7 +283,7 @@ def _name_start(note: NoteText, masked: str, suffix_start: int) -> int:
             break
         if position in starts:
             token = masked[position:start]
-            if token in NAME_STOP_TOKENS:
+            if token in NAME_STOP_TOKENS and token not in inner_characters:
                 break
             start = position
         position -= 1
