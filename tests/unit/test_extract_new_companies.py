@@ -44,3 +44,14 @@ def test_new_company_name_whole(lexicon, text, name):
 def test_stop_word_before_suffix_is_no_company(lexicon, text):
     facts = extract_note(text, NOW, lexicon)
     assert not any(c.is_new for c in facts.customers)
+
+
+def test_price_after_quoted_verb_is_unit_price(lexicon):
+    facts = extract_note("跟闽江建工黄经理通了电话,C40要800方,单价报了455,对方嫌贵", NOW, lexicon)
+    assert [(p.quantity, p.unit_price) for p in facts.products] == [(800, 455)]
+    assert facts.amount == 364000
+
+
+def test_agreement_talk_is_no_contract(lexicon):
+    facts = extract_note("恒达王经理说下周二来厂里看样品,顺便谈一下明年的框架协议", NOW, lexicon)
+    assert facts.stage is None or facts.stage.label != "合同签订"

@@ -46,7 +46,7 @@ _PERCENT_TAIL = re.compile(r"\s?(?:%|个点)")
 _PERCENT_WORDS = re.compile(r"百分之([一二三四五六七八九十百零两\d.]+)")
 _APPROXIMATE_TAIL = re.compile(r"\s?(?:多|余|来)")
 # A bare number right after one of these is a unit price (单价300, 价格按上次的310).
-_PRICE_BEFORE = re.compile(r"(?:单价|价格|报价|价钱)\s?(?:是|为|按|:)?\s?(?:上次的?)?\s?$")
+_PRICE_BEFORE = re.compile(r"(?:单价|价格|报价|价钱)\s?(?:是|为|按|:|报了?|报的|给了?|给的|定在|谈到)?\s?(?:上次的?)?\s?$")
 
 
 # Count words that the catalog units omit but reps use for deliveries (两车, 300袋). They are
