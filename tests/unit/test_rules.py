@@ -48,7 +48,7 @@ def test_cutoffs():
         ("[pool]\nclosed_contract_statuses = 'done'\n", "must be a list of strings"),
         ("[pool]\nrelease_after_days = 0\nwarn_days_before = 0\n", "release_after_days must be at least 1"),
         ("[pool]\nrelease_after_days = 3\n", "warn_days_before (3) must be less than"),
-        ("[stages]\nx = 1\n", "unknown table 'stages'"),
+        ("[stage]\nx = 1\n", "unknown table 'stage'"),
         ("[pool\n", "invalid TOML"),
     ],
 )
