@@ -1,0 +1,256 @@
+"""Stage time limits: find open opportunities past their stage's limit, remind their owners
+once a working day, and escalate to the owner's manager when reminders did not help.
+
+Every step is one set-based statement over all opportunities; Python only formats the
+messages. `stage_alerts` records each overdue stay in a stage, which keeps reminders to one a
+day and gives escalation the time of the first reminder.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import Select, and_, exists, false, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import ColumnElement
+
+from handlers.context import SHANGHAI
+from handlers.outcome import Notification, Text
+from handlers.wording import stage_limits as wording
+from handlers.wording.format import local_day
+from models.base import UTCDateTime
+from models.crm import Customer
+from models.discipline import StageAlert
+from models.org import User
+from models.pipeline import Opportunity, OpportunityStatus
+from models.rules import PipelineRules
+from models.stages import Stage
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = wording.MAX_LISTED
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    """One overdue opportunity as a message lists it."""
+
+    opportunity_id: int
+    customer: str
+    title: str
+    stage: Stage
+    entered_on: date
+    due_on: date
+    deliverables: tuple[str, ...]
+
+
+def local_midnight(day: date) -> datetime:
+    """Return the start of `day` in Shanghai, where the limits are counted."""
+    return datetime.combine(day, time(0), SHANGHAI)
+
+
+def overdue_condition(rules: PipelineRules, today: date) -> ColumnElement[bool]:
+    """SQL: the opportunity is open and its stay in its stage is past the limit on `today`.
+
+    Each stage's limit becomes one cutoff on `stage_entered_at`, because every entry before
+    the latest overdue entry day is overdue too.
+    """
+    clauses = []
+    for stage, rule in rules.stages.items():
+        latest = rule.latest_overdue_entry(today, rules.calendar)
+        if latest is None:
+            continue
+        cutoff = local_midnight(latest + timedelta(days=1))
+        clauses.append(and_(Opportunity.stage == stage.value, Opportunity.stage_entered_at < cutoff))
+    if not clauses:
+        return false()
+    return and_(Opportunity.status == OpportunityStatus.OPEN, or_(*clauses))
+
+
+def _reachable_owner():
+    """SQL: the opportunity's owner is active and not on leave, so a reminder reaches someone."""
+    return exists().where(User.id == Opportunity.owner_id, User.active.is_(True), User.on_leave.is_(False))
+
+
+def _same_stay():
+    """SQL: the alert's opportunity is still in the stay the alert was raised for."""
+    return and_(
+        Opportunity.id == StageAlert.opportunity_id,
+        Opportunity.stage_entered_at == StageAlert.stage_entered_at,
+        Opportunity.status == OpportunityStatus.OPEN,
+    )
+
+
+def _overdue_item(rules: PipelineRules, row) -> OverdueItem:
+    stage = Stage(row.stage)
+    rule = rules.stages[stage]
+    entered_on = local_day(row.stage_entered_at)
+    return OverdueItem(
+        opportunity_id=row.opportunity_id, customer=row.customer, title=row.title, stage=stage,
+        entered_on=entered_on, due_on=rule.due_on(entered_on, rules.calendar), deliverables=rule.deliverables,
+    )
+
+
+def first_per_group(session: Session, query: Select, group: str, order_by: list, limit: int):
+    """Return up to `limit` rows of `query` per value of its column `group`, in `order_by`
+    order, each with `rank` and the group's `total` row count. Window functions keep this in
+    SQL, so a group of thousands of rows costs one sort, not a transfer to Python."""
+    subquery = query.subquery()
+    column = subquery.c[group]
+    ranked = select(
+        subquery,
+        func.row_number().over(partition_by=column, order_by=[subquery.c[name] for name in order_by]).label("rank"),
+        func.count().over(partition_by=column).label("total"),
+    ).subquery()
+    return session.execute(
+        select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c[group], ranked.c.rank)
+    ).all()
+
+
+def overdue_by_owner(session: Session, rules: PipelineRules, today: date, owners: Select | None = None, limit: int = MAX_LISTED) -> dict[int, tuple[int, list[OverdueItem]]]:
+    """Return each owner's count of overdue opportunities and up to `limit` of them, oldest
+    stay first. `owners` is a query of user ids to restrict to; None means every owner."""
+    query = (
+        select(
+            Opportunity.id.label("opportunity_id"), Opportunity.owner_id, Opportunity.stage,
+            Opportunity.stage_entered_at, Opportunity.title, Customer.name.label("customer"),
+        )
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .where(overdue_condition(rules, today))
+    )
+    if owners is not None:
+        query = query.where(Opportunity.owner_id.in_(owners))
+    result: dict[int, tuple[int, list[OverdueItem]]] = {}
+    for row in first_per_group(session, query, "owner_id", ["stage_entered_at", "opportunity_id"], limit):
+        total, items = result.setdefault(row.owner_id, (row.total, []))
+        items.append(_overdue_item(rules, row))
+    return result
+
+
+def stage_overdue_sweep(session: Session, rules: PipelineRules, now: datetime) -> list[Notification]:
+    """Remind owners of overdue opportunities and escalate old reminders; return the messages.
+
+    Runs on working days only. A second run on the same day reminds nobody again, because each
+    stay's `last_reminded_on` is already today, and escalates nothing again, because
+    `escalated_at` is set. Owners who are inactive or on leave get no reminder.
+    """
+    today = local_day(now)
+    if not rules.calendar.is_working_day(today):
+        log.info("stage overdue sweep skipped: non-working day %s", today)
+        return []
+
+    reminded = _remind(session, rules, now, today)
+    escalated = _escalate(session, rules, now, today)
+    log.info("stage overdue sweep: reminded=%d escalated=%d", reminded, escalated)
+    notifications = _reminder_notifications(session, rules, now, today) if reminded else []
+    if escalated:
+        notifications += _escalation_notifications(session, rules, now, today)
+    return notifications
+
+
+def _remind(session: Session, rules: PipelineRules, now: datetime, today: date) -> int:
+    """Record new overdue stays and mark known ones reminded today, in two statements."""
+    overdue = overdue_condition(rules, today)
+    known = exists().where(
+        StageAlert.opportunity_id == Opportunity.id, StageAlert.stage_entered_at == Opportunity.stage_entered_at
+    )
+    new_stays = select(
+        Opportunity.id, Opportunity.stage, Opportunity.stage_entered_at, Opportunity.owner_id,
+        literal(now, UTCDateTime()), literal(now, UTCDateTime()), literal(today), literal(1),
+    ).where(overdue, _reachable_owner(), ~known)
+    inserted = session.execute(
+        insert(StageAlert).from_select(
+            ["opportunity_id", "stage", "stage_entered_at", "owner_id", "first_reminded_at", "last_reminded_at",
+             "last_reminded_on", "reminders"],
+            new_stays,
+        ).execution_options(preserve_rowcount=True)  # SQLAlchemy 2 reports -1 for an INSERT without it
+    ).rowcount
+
+    current_owner = select(Opportunity.owner_id).where(Opportunity.id == StageAlert.opportunity_id).scalar_subquery()
+    updated = session.execute(
+        update(StageAlert)
+        .where(StageAlert.last_reminded_on < today, exists().where(_same_stay(), overdue, _reachable_owner()))
+        .values(
+            last_reminded_at=now, last_reminded_on=today, reminders=StageAlert.reminders + 1, owner_id=current_owner,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return inserted + updated
+
+
+def _escalate(session: Session, rules: PipelineRules, now: datetime, today: date) -> int:
+    """Mark the stays whose first reminder is old enough as escalated to the owner's manager."""
+    latest = rules.stage_limits.latest_escalating_reminder(today, rules.calendar)
+    if latest is None:
+        return 0
+    cutoff = local_midnight(latest + timedelta(days=1))
+    manager = select(User.manager_id).where(User.id == StageAlert.owner_id).scalar_subquery()
+    return session.execute(
+        update(StageAlert)
+        .where(StageAlert.escalated_at.is_(None), StageAlert.first_reminded_at < cutoff, exists().where(_same_stay()))
+        .values(escalated_at=now, escalated_to_id=manager)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def _alert_rows(session: Session, condition, group: str, limit: int):
+    """Return the alerts matching `condition`, up to `limit` per `group` column, with totals."""
+    owner = aliased(User)
+    query = (
+        select(
+            StageAlert.id, StageAlert.opportunity_id, StageAlert.stage, StageAlert.stage_entered_at,
+            StageAlert.owner_id, StageAlert.escalated_to_id, Opportunity.title, Customer.name.label("customer"),
+            owner.userid.label("owner_userid"), owner.name.label("owner_name"),
+        )
+        .join(Opportunity, Opportunity.id == StageAlert.opportunity_id)
+        .join(Customer, Customer.id == Opportunity.customer_id)
+        .join(owner, owner.id == StageAlert.owner_id)
+        .where(condition)
+    )
+    return first_per_group(session, query, group, ["owner_id", "stage_entered_at", "id"], limit)
+
+
+def _reminder_notifications(session: Session, rules: PipelineRules, now: datetime, today: date) -> list[Notification]:
+    """Merge this run's reminders into one message per owner."""
+    by_owner: dict[str, list] = defaultdict(list)
+    for row in _alert_rows(session, StageAlert.last_reminded_at == now, "owner_id", MAX_LISTED):
+        by_owner[row.owner_userid].append(row)
+
+    notifications = []
+    for userid, rows in by_owner.items():
+        items = sorted((_overdue_item(rules, row) for row in rows), key=lambda item: (item.due_on, item.opportunity_id))
+        text = wording.overdue_reminder(items, rows[0].total, today)
+        key = f"stage-overdue:{today}:{userid}:{min(row.id for row in rows)}"
+        notifications.append(Notification(userid, Text(text), dedup_key=key))
+    return notifications
+
+
+def _escalation_notifications(session: Session, rules: PipelineRules, now: datetime, today: date) -> list[Notification]:
+    """Merge this run's escalations into one message per manager, grouped by owner."""
+    unrouted = session.scalar(
+        select(func.count()).select_from(StageAlert).where(StageAlert.escalated_at == now, StageAlert.escalated_to_id.is_(None))
+    )
+    if unrouted:
+        log.warning("stage escalation has no manager: alerts=%d", unrouted)
+
+    rows = _alert_rows(
+        session, and_(StageAlert.escalated_at == now, StageAlert.escalated_to_id.is_not(None)), "escalated_to_id",
+        MAX_LISTED,
+    )
+    by_manager: dict[int, dict[str, list[OverdueItem]]] = defaultdict(lambda: defaultdict(list))
+    totals: dict[int, int] = {}
+    first_alert: dict[int, int] = {}
+    for row in rows:
+        by_manager[row.escalated_to_id][row.owner_name].append(_overdue_item(rules, row))
+        totals[row.escalated_to_id] = row.total
+        first_alert[row.escalated_to_id] = min(first_alert.get(row.escalated_to_id, row.id), row.id)
+
+    managers = {u.id: u for u in session.scalars(select(User).where(User.id.in_(by_manager))).unique()}
+    notifications = []
+    for manager_id, team in by_manager.items():
+        manager = managers[manager_id]
+        text = wording.escalation(team, totals[manager_id], rules.stage_limits.escalate_after_working_days, today)
+        key = f"stage-escalation:{today}:{manager.userid}:{first_alert[manager_id]}"
+        notifications.append(Notification(manager.userid, Text(text), dedup_key=key))
+    return notifications
