@@ -1,5 +1,6 @@
 """Settings read from the environment and an optional `.env` file."""
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 
@@ -16,6 +17,7 @@ DEV_TOKEN = "zhongshudevtoken"
 DEV_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "your-", "xxx", "not-for-production")
+LOCAL_TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"  # HH:MM from 00:00 to 23:59
 
 
 class SettingsError(RuntimeError):
@@ -51,6 +53,36 @@ class Settings(BaseSettings):
     )
     scheduler_enabled: bool = Field(default=True, description="run the job scheduler in server processes")
     scheduler_lease_seconds: float = Field(default=30.0, gt=0, description="seconds a dead leader keeps the lock")
+    weekly_report_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon", description="weekday on which the groups receive the weekly charts"
+    )
+    weekly_report_time: time = Field(default=time(9, 0), description="local time (TIMEZONE) of the weekly charts, HH:MM")
+    reconciliation_time: time = Field(
+        default=time(9, 0), description="local time of the monthly reconciliation to finance on working days, HH:MM"
+    )
+    report_targets_path: str | None = Field(
+        default=None, description="TOML list of report groups; default models/report_targets.toml"
+    )
+    report_robot_keys: dict[str, str] = Field(
+        default_factory=dict, description='group robot webhook keys by group name, as a JSON object {"name": "key"}'
+    )
+    daily_list_time: str = Field(default="08:30", pattern=LOCAL_TIME_PATTERN, description="local HH:MM of the reps' morning task lists")
+    daily_list_latest: str = Field(
+        default="12:00", pattern=LOCAL_TIME_PATTERN,
+        description="local HH:MM after which a morning list delayed by downtime is skipped",
+    )
+    daily_summary_time: str = Field(default="18:00", pattern=LOCAL_TIME_PATTERN, description="local HH:MM of the evening progress and team tables")
+    daily_summary_latest: str = Field(
+        default="22:00", pattern=LOCAL_TIME_PATTERN,
+        description="local HH:MM after which an evening summary delayed by downtime is skipped",
+    )
+    daily_target_touches: int = Field(default=3, ge=0, description="customers a rep should follow up each working day")
+    daily_target_requirement_updates: int = Field(
+        default=1, ge=0, description="requirement updates a rep should record each working day"
+    )
+    stage_rule_lookback_hours: int = Field(
+        default=24, gt=0, description="hours of stage changes each notification-rule sweep reads"
+    )
     log_level: str = "INFO"
 
     @property
