@@ -352,7 +352,6 @@ def chase_pending_approvals(session: Session, now: datetime, rules: ApprovalRule
 
     Return the notifications to store in the outbox.
     """
-    # TODO: run this from the scheduler once its job registry exists; until then nothing calls it.
     remind_before = now - timedelta(hours=rules.remind_after_hours)
     escalate_before = now - timedelta(hours=rules.escalate_after_hours)
     steps = session.scalars(
