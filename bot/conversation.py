@@ -20,6 +20,7 @@ from handlers import (
     contracts,
     corrections,
     customers,
+    daily_tasks,
     opportunities,
     pool,
     quotes,
@@ -101,6 +102,9 @@ def _command(runtime: Runtime, ctx: Context, command) -> Outcome:
             return opportunities.my_opportunities(ctx)
         case cmd.MyTasks():
             return opportunities.my_tasks(ctx)
+        case cmd.TeamDaily():
+            targets = daily_tasks.DailyTargets.from_settings(runtime.settings)
+            return daily_tasks.team_report(ctx, load_rules(runtime.settings.pipeline_rules_path), targets)
         case cmd.MoveStage(customer_query=query, stage=stage, confirmed=confirmed):
             return opportunities.move_stage(ctx, query, stage, confirmed)
         case cmd.Undo():

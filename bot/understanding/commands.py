@@ -39,6 +39,11 @@ class MyTasks:
 
 
 @dataclass(frozen=True)
+class TeamDaily:
+    """A director asks for today's team table (团队日报)."""
+
+
+@dataclass(frozen=True)
 class MoveStage:
     customer_query: str
     stage: Stage
@@ -162,7 +167,7 @@ class Malformed:
 
 
 Command = (
-    Help | CreateCustomer | LookupCustomer | MyOpportunities | MyTasks | MoveStage | Correct | Undo
+    Help | CreateCustomer | LookupCustomer | MyOpportunities | MyTasks | TeamDaily | MoveStage | Correct | Undo
     | ListPool | ClaimCustomer | AssignCustomer | TakeBackCustomer | CreateQuote | RequestDiscount
     | SubmitContract | Resubmit | WithdrawApproval | SignContract | PendingApprovals | ShowReport | Answer | Malformed
 )
@@ -191,6 +196,7 @@ _CREATE = re.compile(rf"^(新建客户|创建客户|添加客户|建客户){_SEP
 _LOOKUP = re.compile(rf"^(查客户|查询客户|查一下客户|查看客户|客户信息){_SEP}(?P<rest>.*)$")
 _MINE = re.compile(r"^(我的商机|商机列表|我的单子)$")
 _TASKS = re.compile(r"^(我的任务|今日任务|今天的任务|待办|我的待办)$")
+_TEAM_DAILY = re.compile(r"^(团队日报|今日日报|团队进度)$")
 _MOVE = re.compile(rf"^(推进|阶段|移到|改阶段){_SEP}(?P<rest>.*)$")
 _CORRECT = re.compile(r"^(改|更正|修改)(?P<sep>[\s:\uff1a]*)(?P<rest>.*)$")
 _CONFIRMED = re.compile(r"\s+确认$")
@@ -439,6 +445,8 @@ def parse_command(text: str) -> Command | None:
         return MyOpportunities()
     if _TASKS.match(text):
         return MyTasks()
+    if _TEAM_DAILY.match(text):
+        return TeamDaily()
     if report := REPORT_WORDS.get(text.upper()):
         return ShowReport(report)
     if match := _CREATE.match(text):
