@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, aliased
 
 from models.approvals import ApprovalRequest, ApprovalStep, StepStatus
 from models.commerce import Quote
+from models.crm import Customer
 from models.org import Role, User
 from models.pipeline import Opportunity, OpportunityStatus, StageChange, StageMoveKind
+from models.service import ExternalBinding, KfMessageLog
 from models.stages import Stage
 from reports.figures import follow_up_authors, funnel
 from reports.scope import Period, Scope
@@ -83,9 +85,25 @@ def quote_response_hours(session: Session, scope: Scope, period: Period) -> floa
 
 
 def first_response_minutes(session: Session, scope: Scope, period: Period) -> float | None:
-    """Mean minutes from a customer's inquiry through WeChat customer service to the first reply."""
-    # TODO: measure once customer-service (微信客服) messages are stored; nothing records them yet.
-    return None
+    """Mean minutes from a customer's message in WeChat customer service (微信客服) to the first reply.
+
+    Counts the logged customer messages sent in the period that got a reply (`first_response_at`).
+    Messages still unanswered or handed over to a rep have no reply time and are left out. A
+    message counts for the current owner of the customer its sender is bound to, so only the
+    company scope counts messages from WeChat users bound to no customer.
+    """
+    mean_seconds = session.scalar(
+        select(func.avg(seconds_between(KfMessageLog.sent_at, KfMessageLog.first_response_at)))
+        .select_from(KfMessageLog)
+        .outerjoin(ExternalBinding, ExternalBinding.external_userid == KfMessageLog.external_userid)
+        .outerjoin(Customer, Customer.id == ExternalBinding.customer_id)
+        .where(
+            in_times(KfMessageLog.sent_at, period),
+            KfMessageLog.first_response_at.is_not(None),
+            scope.covers(Customer.owner_id),
+        )
+    )
+    return None if mean_seconds is None else float(mean_seconds) / 60
 
 
 def process_compliance_rate(session: Session, scope: Scope, period: Period) -> float | None:
