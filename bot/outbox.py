@@ -86,6 +86,42 @@ def enqueue_kf_reply(
     return rows
 
 
+def _enqueue_group_reply(
+    session: Session, kind: str, recipient: str, target: dict, reply: Reply, dedup_key: str | None
+) -> list[OutboundMessage]:
+    if isinstance(reply, Card):
+        raise TypeError("group chats and group robots take no button cards")
+    rows = []
+    for index, payload in enumerate(_payloads(reply)):
+        row = OutboundMessage(
+            recipient=recipient, kind=kind, payload={**target, **payload},
+            dedup_key=f"{dedup_key}:{index}" if dedup_key else None,
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def enqueue_appchat_reply(session: Session, chatid: str, reply: Reply, *, dedup_key: str | None = None) -> list[OutboundMessage]:
+    """Store a message to an app group chat as rows of kind `appchat`, sent with `appchat/send`.
+
+    The recipient is `appchat:<chatid>`, so a chat's sends are counted apart from any member's.
+    """
+    return _enqueue_group_reply(session, "appchat", f"appchat:{chatid}", {"chatid": chatid}, reply, dedup_key)
+
+
+def enqueue_robot_reply(
+    session: Session, robot: str, webhook_key: str, reply: Reply, *, dedup_key: str | None = None
+) -> list[OutboundMessage]:
+    """Store a message to a group robot as rows of kind `robot`, sent with `webhook/send`.
+
+    The recipient is `robot:<robot>`, the robot's configured name. The webhook key is stored in
+    the payload because the sender has no settings to look it up in.
+    """
+    return _enqueue_group_reply(session, "robot", f"robot:{robot}", {"key": webhook_key}, reply, dedup_key)
+
+
 def enqueue_card_update(session: Session, update_: CardUpdate) -> OutboundMessage:
     row = OutboundMessage(
         recipient="|".join(update_.recipients), kind="card_update",

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from bot import kf_channel
 from bot.outbox import claim_due, enqueue_reply
 from bot.wecom.client import SendResult, WeComClient, WeComUnavailable
+from bot.wecom.groups import MediaTooLarge, send_group_payload
 from bot.wecom.text import TEXT_MAX_BYTES
 from handlers.outcome import Text
 from handlers.wording import common as wording
@@ -36,12 +37,20 @@ class MemberLimit:
 
 # WeCom's per-member limits for one app.
 MEMBER_LIMITS = (MemberLimit(30, timedelta(minutes=1)), MemberLimit(1000, timedelta(hours=1)))
+# WeCom's limits per app group chat and per group robot; their recipients are `appchat:<chatid>`
+# and `robot:<name>`, so these windows never mix with a member's.
+GROUP_LIMITS = {
+    "appchat": (MemberLimit(200, timedelta(minutes=1)),),
+    "robot": (MemberLimit(20, timedelta(minutes=1)),),
+}
 
 
-def _free_at(db: Database, recipient: str, now: datetime) -> datetime | None:
+def _free_at(
+    db: Database, recipient: str, now: datetime, limits: tuple[MemberLimit, ...] = MEMBER_LIMITS
+) -> datetime | None:
     """Return when the recipient may receive another message, or None when they may now."""
     with db.session() as session:
-        for limit in MEMBER_LIMITS:
+        for limit in limits:
             sent = session.scalars(
                 select(OutboundMessage.sent_at)
                 .where(
@@ -96,6 +105,8 @@ def _defer(db: Database, row: OutboundMessage, free_at: datetime) -> None:
 
 def _send(client: WeComClient, row: OutboundMessage) -> SendResult:
     payload = row.payload
+    if row.kind in GROUP_LIMITS:
+        return send_group_payload(client, row.kind, payload)
     if row.kind in ("image", "file"):
         media = client.upload_media(row.kind, payload["path"])
         if not media.ok:
@@ -143,7 +154,7 @@ def _deliver_one(db: Database, client: WeComClient, row: OutboundMessage) -> Non
             log.info("outbox handed over: outbox_id=%d", row.id)
             return
     elif row.kind != "card_update":
-        free_at = _free_at(db, row.recipient, utcnow())
+        free_at = _free_at(db, row.recipient, utcnow(), GROUP_LIMITS.get(row.kind, MEMBER_LIMITS))
         if free_at is not None:
             _defer(db, row, free_at)
             log.info("outbox delayed by member limit: outbox_id=%d", row.id)
@@ -164,6 +175,14 @@ def _deliver_one(db: Database, client: WeComClient, row: OutboundMessage) -> Non
             session.execute(
                 update(OutboundMessage).where(OutboundMessage.id == row.id)
                 .values(status=OutboxStatus.FAILED, errcode=None, errmsg=f"file unreadable: {exc}")
+            )
+        return
+    except MediaTooLarge as exc:
+        log.error("outbox file too large: outbox_id=%d error=%s", row.id, exc)
+        with db.session() as session:
+            session.execute(
+                update(OutboundMessage).where(OutboundMessage.id == row.id)
+                .values(status=OutboxStatus.FAILED, errcode=None, errmsg=str(exc))
             )
         return
 
