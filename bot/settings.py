@@ -1,5 +1,6 @@
 """Settings read from the environment and an optional `.env` file."""
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 
@@ -52,6 +53,19 @@ class Settings(BaseSettings):
     )
     scheduler_enabled: bool = Field(default=True, description="run the job scheduler in server processes")
     scheduler_lease_seconds: float = Field(default=30.0, gt=0, description="seconds a dead leader keeps the lock")
+    weekly_report_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon", description="weekday on which the groups receive the weekly charts"
+    )
+    weekly_report_time: time = Field(default=time(9, 0), description="local time (TIMEZONE) of the weekly charts, HH:MM")
+    reconciliation_time: time = Field(
+        default=time(9, 0), description="local time of the monthly reconciliation to finance on working days, HH:MM"
+    )
+    report_targets_path: str | None = Field(
+        default=None, description="TOML list of report groups; default models/report_targets.toml"
+    )
+    report_robot_keys: dict[str, str] = Field(
+        default_factory=dict, description='group robot webhook keys by group name, as a JSON object {"name": "key"}'
+    )
     daily_list_time: str = Field(default="08:30", pattern=LOCAL_TIME_PATTERN, description="local HH:MM of the reps' morning task lists")
     daily_list_latest: str = Field(
         default="12:00", pattern=LOCAL_TIME_PATTERN,

@@ -16,11 +16,13 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
 from bot.runtime import Runtime
+from bot.settings import Settings
 from models.base import utcnow
 from models.db import Database
 from models.jobs import JobRun
 from scheduler.jobs import JOBS, JobSpec
 from scheduler.leader import DatabaseLeaderLock, LeaderLock, StoreLeaderLock
+from scheduler.report_jobs import report_jobs
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,11 @@ def open_leader_lock(runtime: Runtime, holder: str) -> LeaderLock:
     return DatabaseLeaderLock(runtime.db, holder, lease_seconds)
 
 
+def scheduled_jobs(settings: Settings) -> tuple[JobSpec, ...]:
+    """Return every job: the fixed ones and the report deliveries, whose times the settings set."""
+    return JOBS + report_jobs(settings)
+
+
 def cron_trigger(job: JobSpec, timezone: ZoneInfo) -> CronTrigger:
     return CronTrigger(timezone=timezone, **job.cron)
 
@@ -50,10 +57,10 @@ def cron_trigger(job: JobSpec, timezone: ZoneInfo) -> CronTrigger:
 class JobScheduler:
     """Runs the jobs on their schedules while this process is the leader."""
 
-    def __init__(self, runtime: Runtime, lock: LeaderLock | None = None, jobs: tuple[JobSpec, ...] = JOBS) -> None:
+    def __init__(self, runtime: Runtime, lock: LeaderLock | None = None, jobs: tuple[JobSpec, ...] | None = None) -> None:
         self.runtime = runtime
         self.lock = lock or open_leader_lock(runtime, new_holder_id())
-        self.jobs = {job.id: job for job in jobs}
+        self.jobs = {job.id: job for job in (scheduled_jobs(runtime.settings) if jobs is None else jobs)}
         self.timezone = ZoneInfo(runtime.settings.timezone)
         self.is_leader = False
         self._scheduler = BackgroundScheduler(
