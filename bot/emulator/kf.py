@@ -242,6 +242,7 @@ class CustomerMessageRequest(BaseModel):
     text: str = Field(min_length=1)
     open_kfid: str = Field(default=DEFAULT_OPEN_KFID, min_length=1, max_length=64)
     send_time: float | None = Field(default=None, description="Unix seconds; default: the emulator's now")
+    notify: bool = Field(default=True, description="post kf_msg_or_event to the callback URL when one is configured")
 
 
 def kf_event_xml(corp_id: str, open_kfid: str, token: str, create_time: int) -> str:
@@ -297,13 +298,13 @@ def create_kf_router(state: EmulatorState, config: EmulatorConfig, clock: Callab
     def post_customer_message(request: CustomerMessageRequest) -> JSONResponse:
         """Store a customer's text and, when a callback URL is configured, post `kf_msg_or_event` to it.
 
-        Without a callback URL the response carries the token, so a test can post the event itself.
+        The response always carries the token, so with `notify` false a test can post the event itself.
         """
         msgid, token = kf.add_customer_message(
             request.open_kfid, request.external_userid, "text", {"content": request.text}, request.send_time
         )
         body: dict[str, Any] = {"msgid": msgid, "token": token, "open_kfid": request.open_kfid, "status_code": None}
-        if not config.callback_url:
+        if not config.callback_url or not request.notify:
             return JSONResponse(body)
         device = WeComDevice(config.callback_url, config.callback_token, config.callback_aes_key, config.corp_id, config.agent_id)
         try:

@@ -49,7 +49,7 @@ def test_understand_reads_bind_code():
 
 
 def _customer_says(emulator_url: str, user: str, text: str) -> str:
-    response = httpx.post(f"{emulator_url}/emulator/api/kf/customer_message", json={"external_userid": user, "text": text})
+    response = httpx.post(f"{emulator_url}/emulator/api/kf/customer_message", json={"external_userid": user, "text": text, "notify": False})
     response.raise_for_status()
     return response.json()["token"]
 
