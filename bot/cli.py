@@ -240,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
         "title, owner and members from the file. The chat id is fixed there, so nothing is stored and a rerun "
         "reports the chats that exist (errcode 86215). WeCom lets only a self-built app whose visible range is "
         "the root department create app group chats; a new chat appears in the clients with its first message. "
+        "The sender also creates a missing chat when its first report goes out, so this command is needed only "
+        "to check the file and create the chats ahead. "
         "Robot groups are skipped: they need only their webhook key in REPORT_ROBOT_KEYS. Exits 1 when a chat "
         "could not be created.",
     )

@@ -103,12 +103,17 @@ def _enqueue_group_reply(
     return rows
 
 
-def enqueue_appchat_reply(session: Session, chatid: str, reply: Reply, *, dedup_key: str | None = None) -> list[OutboundMessage]:
+def enqueue_appchat_reply(
+    session: Session, chatid: str, reply: Reply, *, dedup_key: str | None = None, chat: dict | None = None
+) -> list[OutboundMessage]:
     """Store a message to an app group chat as rows of kind `appchat`, sent with `appchat/send`.
 
     The recipient is `appchat:<chatid>`, so a chat's sends are counted apart from any member's.
+    With `chat` ({"name", "owner", "members"}), the sender creates the chat when WeCom does not
+    know the chat id yet.
     """
-    return _enqueue_group_reply(session, "appchat", f"appchat:{chatid}", {"chatid": chatid}, reply, dedup_key)
+    target = {"chatid": chatid, "chat": chat} if chat else {"chatid": chatid}
+    return _enqueue_group_reply(session, "appchat", f"appchat:{chatid}", target, reply, dedup_key)
 
 
 def enqueue_robot_reply(

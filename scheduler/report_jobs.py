@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 def _enqueue_group_message(session, message: GroupMessage) -> None:
     group = message.group
     if group.channel == "appchat":
-        enqueue_appchat_reply(session, group.chatid, message.reply, dedup_key=message.dedup_key)
+        chat = {"name": group.title, "owner": group.owner, "members": list(group.members)}
+        enqueue_appchat_reply(session, group.chatid, message.reply, dedup_key=message.dedup_key, chat=chat)
     else:
         enqueue_robot_reply(session, group.name, group.webhook_key, message.reply, dedup_key=message.dedup_key)
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ROBOT_IMAGE_MAX_BYTES = 2 * 1024 * 1024
 CHAT_ID_EXISTS = 86215
+CHAT_ID_NOT_FOUND = 86003
 
 
 class MediaTooLarge(ValueError):
@@ -146,10 +147,10 @@ def send_group_payload(client: WeComClient, kind: str, payload: dict[str, Any]) 
     """
     msgtype = payload["msgtype"]
     if kind == "appchat":
-        chats = AppChatClient(client)
-        if msgtype in ("image", "file"):
-            return chats.send_media(payload["chatid"], msgtype, payload["path"])
-        return chats.send(payload["chatid"], {"msgtype": msgtype, msgtype: payload[msgtype]})
+        result = _send_to_appchat(client, payload)
+        if result.errcode == CHAT_ID_NOT_FOUND and payload.get("chat"):
+            return _create_and_resend(client, payload)
+        return result
     if kind == "robot":
         robot = RobotClient(client)
         if msgtype == "image":
@@ -158,3 +159,22 @@ def send_group_payload(client: WeComClient, kind: str, payload: dict[str, Any]) 
             return robot.send_file(payload["key"], payload["path"])
         return robot.send(payload["key"], {"msgtype": msgtype, msgtype: payload[msgtype]})
     raise ValueError(f"not a group outbox kind: {kind!r}")
+
+
+def _send_to_appchat(client: WeComClient, payload: dict[str, Any]) -> SendResult:
+    chats = AppChatClient(client)
+    msgtype = payload["msgtype"]
+    if msgtype in ("image", "file"):
+        return chats.send_media(payload["chatid"], msgtype, payload["path"])
+    return chats.send(payload["chatid"], {"msgtype": msgtype, msgtype: payload[msgtype]})
+
+
+def _create_and_resend(client: WeComClient, payload: dict[str, Any]) -> SendResult:
+    """Create the chat a send found missing (86003) from the payload's `chat`, then send again once."""
+    chat = payload["chat"]
+    created = AppChatClient(client).create(payload["chatid"], chat["name"], chat["owner"], chat["members"])
+    if not (created.ok or created.already_exists):
+        log.warning("app group chat not created: chatid=%s errcode=%s", payload["chatid"], created.errcode)
+        return SendResult(ok=False, errcode=created.errcode, errmsg=created.errmsg, msgid=None)
+    log.info("app group chat created on its first message: chatid=%s", payload["chatid"])
+    return _send_to_appchat(client, payload)

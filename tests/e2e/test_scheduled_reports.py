@@ -159,6 +159,20 @@ def test_weekly_run_sends_three_charts_per_group(runtime, client, chat, inspecto
         assert min(_png_size(sent)) > 100
 
 
+def test_missing_chat_created_on_first_send(runtime, client, inspector, tmp_path):
+    weekly_reports(runtime, MONDAY, folder=tmp_path)
+
+    _deliver_all(runtime, client)
+
+    [created] = inspector.chats()["appchats"]
+    assert created["chatid"] == CHATID
+    assert created["name"] == "销售中心周报"
+    assert created["owner"] == "lizong"
+    assert created["userlist"] == ["lizong", "zhaomin", "sunli"]
+    assert [m["msgtype"] for m in inspector.chat_messages(CHATID)] == ["image"] * 3
+    assert all(row.status == OutboxStatus.SENT for row in _rows(runtime.db))
+
+
 def test_weekly_rerun_sends_nothing(runtime, client, chat, inspector, tmp_path):
     weekly_reports(runtime, MONDAY, folder=tmp_path)
     _deliver_all(runtime, client)
