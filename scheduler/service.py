@@ -22,6 +22,7 @@ from models.db import Database
 from models.jobs import JobRun
 from scheduler.jobs import JOBS, JobSpec
 from scheduler.leader import DatabaseLeaderLock, LeaderLock, StoreLeaderLock
+from scheduler.pipeline_jobs import pipeline_jobs
 from scheduler.report_jobs import report_jobs
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,9 @@ def open_leader_lock(runtime: Runtime, holder: str) -> LeaderLock:
 
 
 def scheduled_jobs(settings: Settings) -> tuple[JobSpec, ...]:
-    """Return every job: the fixed ones and the report deliveries, whose times the settings set."""
-    return JOBS + report_jobs(settings)
+    """Return every job: the fixed ones, the report deliveries and the pipeline-discipline
+    jobs; the settings set the times of the last two."""
+    return JOBS + report_jobs(settings) + pipeline_jobs(settings)
 
 
 def cron_trigger(job: JobSpec, timezone: ZoneInfo) -> CronTrigger:
