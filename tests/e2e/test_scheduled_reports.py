@@ -17,13 +17,13 @@ from sqlalchemy import select, update
 from bot.emulator import EmulatorConfig, ManualClock, start_emulator_in_thread
 from bot.emulator.media import PNG_SIGNATURE
 from bot.emulator.server import EmulatorInspector
-from bot.outbox import enqueue_robot_reply
+from bot.outbox import enqueue_appchat_reply, enqueue_robot_reply
 from bot.runtime import Runtime
 from bot.sender import deliver_due
 from bot.stores import MemoryStore
 from bot.wecom.client import WeComClient
 from bot.wecom.groups import AppChatClient
-from handlers.outcome import Text
+from handlers.outcome import File, Image, Text
 from models.base import utcnow
 from models.messages import OutboundMessage, OutboxStatus
 from scheduler.leader import DatabaseLeaderLock
@@ -253,6 +253,38 @@ def test_robot_21st_message_waits(runtime, client, inspector, clock):
     _deliver_all(runtime, client)
 
     assert [m["content"] for m in inspector.robot_messages(ROBOT_KEY)][-1] == "第21条"
+
+
+def test_group_text_and_file_delivered(runtime, client, chat, inspector, tmp_path):
+    workbook = tmp_path / "周报明细.xlsx"
+    workbook.write_bytes(b"PK\x03\x04 weekly details")
+    with runtime.db.session() as session:
+        enqueue_appchat_reply(session, chat, Text("本周图表已更新"))
+        enqueue_robot_reply(session, "region-sunan", ROBOT_KEY, File(str(workbook), "周报明细.xlsx"))
+
+    _deliver_all(runtime, client)
+
+    [text] = inspector.chat_messages(chat)
+    [file] = inspector.robot_messages(ROBOT_KEY)
+    assert text["content"] == "本周图表已更新"
+    assert file["msgtype"] == "file"
+    assert file["media"]["filename"] == "周报明细.xlsx"
+    assert inspector.media(file["media"]["media_id"]) == workbook.read_bytes()
+
+
+def test_robot_image_over_2mb_fails(runtime, client, inspector, tmp_path):
+    image = tmp_path / "huge.png"
+    image.write_bytes(PNG_SIGNATURE + bytes(2 * 1024 * 1024))
+    with runtime.db.session() as session:
+        enqueue_robot_reply(session, "region-sunan", ROBOT_KEY, Image(str(image)))
+
+    _deliver_all(runtime, client)
+
+    [row] = _rows(runtime.db)
+    assert row.status == OutboxStatus.FAILED
+    assert "at most 2097152" in row.errmsg
+    assert inspector.robot_messages(ROBOT_KEY) == []
+    assert inspector.stats().get("webhook_send_calls", 0) == 0
 
 
 def test_reconciliation_waits_for_first_working_day(runtime, client, inspector, tmp_path):
