@@ -24,8 +24,10 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         # The embedded default migrates itself; production runs `zhongshu db upgrade` first.
         upgrade(settings.database_url)
 
-    workers = BackgroundWorkers(runtime) if run_workers else None
-    scheduler = JobScheduler(runtime) if run_workers and settings.scheduler_enabled else None
+    # INBOX_WORKERS=0 makes this process callback-only; `zhongshu worker` processes do the rest.
+    background = run_workers and settings.inbox_workers > 0
+    workers = BackgroundWorkers(runtime) if background else None
+    scheduler = JobScheduler(runtime) if background and settings.scheduler_enabled else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -42,7 +42,10 @@ class Settings(BaseSettings):
 
     http_timeout_seconds: float = Field(default=5.0, gt=0)
     max_callback_body_bytes: int = Field(default=64 * 1024, gt=0)
-    inbox_workers: int = Field(default=2, ge=0, description="worker threads per server process")
+    inbox_workers: int = Field(
+        default=2, ge=0,
+        description="inbox worker threads per server process; 0 makes it callback-only, for `zhongshu worker`",
+    )
     dialogue_ttl_seconds: int = Field(default=600, gt=0)
     timezone: str = "Asia/Shanghai"
     pipeline_rules_path: str | None = Field(default=None, description="TOML pipeline rules; default models/pipeline_rules.toml")
