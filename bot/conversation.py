@@ -24,6 +24,7 @@ from handlers import (
     opportunities,
     pool,
     quotes,
+    service_followup,
 )
 from handlers import reports as report_use_cases
 from handlers import order_status
@@ -139,6 +140,8 @@ def _command(runtime: Runtime, ctx: Context, command) -> Outcome:
             return order_status.bind_customer(ctx, query, contact, external_userid)
         case cmd.CreateBindingCode(customer_query=query, contact_name=contact):
             return order_status.create_binding_code(ctx, get_kf_settings().policy(), query, contact)
+        case cmd.CloseServiceRequest(number=number, note=note):
+            return service_followup.close_request(ctx, number, note)
         case cmd.RecordShipment():
             return order_status.record_shipment(ctx, command.customer_query, _shipment_record(command))
         case cmd.Correct(field="customer", value=value):

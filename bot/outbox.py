@@ -54,6 +54,14 @@ def enqueue_reply(
     session: Session, recipient: str, reply: Reply, *, dedup_key: str | None = None,
     in_reply_to: int | None = None, not_before: datetime | None = None,
 ) -> list[OutboundMessage]:
+    """Store a reply as one or more outbox rows; with a dedup key seen before, store nothing.
+
+    Jobs and handlers may run twice, so a repeated notification is skipped here rather than
+    failing the transaction on the unique key.
+    """
+    if dedup_key and already_queued(session, dedup_key):
+        log.info("outbox row skipped: dedup key already queued")
+        return []
     rows = []
     for index, payload in enumerate(_payloads(reply)):
         row = OutboundMessage(
@@ -65,6 +73,12 @@ def enqueue_reply(
         rows.append(row)
     session.flush()
     return rows
+
+
+def already_queued(session: Session, dedup_key: str) -> bool:
+    """Tell whether a message with this dedup key (its first part) is in the outbox."""
+    first_part = f"{dedup_key}:0"
+    return session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedup_key == first_part)) is not None
 
 
 def enqueue_kf_reply(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.outbox import enqueue_reply
 from bot.runtime import Runtime
-from handlers import pool
+from handlers import pool, service_followup
 from handlers.outcome import Notification
 from models.rules import load_rules
 
@@ -47,8 +47,16 @@ def pool_warning(runtime: Runtime, now: datetime) -> None:
     runtime.outbox_signal.set()
 
 
+def service_request_chase(runtime: Runtime, now: datetime) -> None:
+    with runtime.db.session() as session:
+        _enqueue(session, service_followup.chase_overdue_requests(session, now))
+    runtime.outbox_signal.set()
+
+
 # The release runs before the warning, so that a warning never lists a customer already released.
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("pool_release", pool_release, {"hour": 8, "minute": 30}, "release idle customers to the public pool"),
     JobSpec("pool_warning", pool_warning, {"hour": 9, "minute": 0}, "warn owners of customers due for release"),
+    JobSpec("service_request_chase", service_request_chase, {"minute": "*/15"},
+            "remind owners of service requests past their response deadline"),
 )

@@ -555,11 +555,25 @@ def _parse_shipment(text: str) -> Command | None:
     )
 
 
-ServiceCommand = BindExternalUser | CreateBindingCode | RecordShipment
+@dataclass(frozen=True)
+class CloseServiceRequest:
+    number: str
+    note: str | None = None
+
+
+_CLOSE_REQUEST = re.compile(
+    r"^(?:已处理|处理完|关闭|结案)[\s:\uff1a]*(?P<number>FW-\d{4}-\d{4,})(?:[\s:\uff1a,\uff0c]+(?P<note>.+))?$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+ServiceCommand = BindExternalUser | CreateBindingCode | RecordShipment | CloseServiceRequest
 
 
 def parse_service_command(text: str) -> ServiceCommand | Malformed | None:
-    """Return a binding or shipment command, or None."""
+    """Return a binding, shipment or service-request command, or None."""
+    if match := _CLOSE_REQUEST.match(text):
+        note = match["note"].strip() if match["note"] else None
+        return CloseServiceRequest(match["number"].upper(), note)
     if match := _BIND.match(text):
         if not (match["sep"] or not match["rest"]):
             return None

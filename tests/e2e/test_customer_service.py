@@ -15,11 +15,18 @@ from sqlalchemy import func, select
 from bot.emulator.kf import kf_event_xml
 from bot.outbox import enqueue_kf_reply
 from handlers.outcome import Text
+from handlers.service_followup import chase_overdue_requests
 from models.commerce import Contract, Payment, Shipment
 from models.crm import Contact, Customer
 from models.messages import InboundMessage
 from models.org import User
-from models.service import ExternalBinding, KfLookupFailure, KfMessageLog, ServiceRequest
+from models.service import (
+    ExternalBinding,
+    KfLookupFailure,
+    KfMessageLog,
+    ServiceRequest,
+)
+from scheduler.jobs import _enqueue
 
 HENGDA = "苏州恒达建材有限公司"
 HONGYUAN = "无锡宏远建设集团有限公司"
@@ -276,3 +283,36 @@ def test_reply_after_48_hours_goes_to_rep(live_bot, customers, orders):
         log = session.scalars(select(KfMessageLog).where(KfMessageLog.external_userid == WANG)).one()
         assert log.first_response_at is None
         assert log.handed_over_at is not None
+
+
+def test_overdue_request_chased_then_closed(live_bot, customers, orders):
+    _bind(live_bot, "王经理", WANG)
+    number = f"FW-{date.today().year}-0001"
+    customers.texts(WANG, "上次那批卷材破损了,有十几卷不能用")
+    with live_bot.db.session() as session:
+        request = session.scalars(select(ServiceRequest)).one()
+        respond_by, created = request.respond_by, request.created_at
+
+    with live_bot.db.session() as session:
+        assert chase_overdue_requests(session, respond_by - timedelta(minutes=1)) == []
+        late = chase_overdue_requests(session, respond_by + timedelta(minutes=1))
+        assert [n.recipient for n in late] == ["zhangwei"]
+        _enqueue(session, late)
+        _enqueue(session, chase_overdue_requests(session, respond_by + timedelta(minutes=16)))
+        much_later = chase_overdue_requests(session, respond_by + (respond_by - created))
+        assert [n.recipient for n in much_later] == ["zhangwei", "zhaomin"]
+        _enqueue(session, much_later)
+    live_bot.wait_idle()
+    reminders = [m["content"] for m in live_bot.inspector.messages(touser="zhangwei") if number in m["content"]]
+    assert sum(text.startswith("⏰") for text in reminders) == 1
+    escalations = [m["content"] for m in live_bot.inspector.messages(touser="zhaomin") if number in m["content"]]
+    assert len(escalations) == 1
+
+    [refused] = live_bot.send("lina", f"已处理 {number}")
+    assert refused == f"服务请求 {number} 不是你负责的,只有负责销售或其总监可以关闭。"
+    [closed] = live_bot.send("zhangwei", f"已处理 {number} 已补发15卷")
+    assert closed == f"✅ 服务请求 {number} 已标记为已处理,已通过微信客服告知客户。"
+    [status] = customers.texts(WANG, number)
+    assert "状态:已处理" in status
+    with live_bot.db.session() as session:
+        assert chase_overdue_requests(session, respond_by + timedelta(days=3)) == []
