@@ -18,19 +18,17 @@ from sqlalchemy.orm import Session
 from handlers.context import Context, DomainError
 from handlers.outcome import Notification, Outcome, Text
 from handlers.pool import _idle_before as pool_idle_before
-from handlers.stage_limits import first_per_group, overdue_by_owner
+from handlers.stage_limits import already_queued, first_per_group, overdue_by_owner
 from handlers.wording import daily_tasks as wording
 from handlers.wording.format import local_day
 from models.activity import Activity, FollowUpTask
 from models.crm import Customer
-from models.messages import OutboundMessage
 from models.org import Department, Role, User
 from models.rules import PipelineRules
 
 log = logging.getLogger(__name__)
 
 MAX_LISTED = wording.MAX_LISTED
-KEY_BATCH = 500  # dedup keys per IN list
 DIRECTORS = (Role.REGIONAL_DIRECTOR, Role.SALES_DIRECTOR)
 
 
@@ -78,21 +76,6 @@ def _listed_reps():
     return select(User.id).where(User.role == Role.REP, User.active.is_(True), User.on_leave.is_(False))
 
 
-def _already_sent(session: Session, prefix: str, userids: list[str]) -> set[str]:
-    """Return those of `userids` whose message with dedup key `prefix<userid>` is already queued.
-
-    Exact keys, not a LIKE prefix, so that PostgreSQL reads the unique index whatever the collation.
-    """
-    sent = set()
-    for start in range(0, len(userids), KEY_BATCH):
-        batch = userids[start:start + KEY_BATCH]
-        # enqueue_reply appends ":<part>" to the key; part 0 exists for every message.
-        keys = [f"{prefix}{userid}:0" for userid in batch]
-        found = session.scalars(select(OutboundMessage.dedup_key).where(OutboundMessage.dedup_key.in_(keys)))
-        sent.update(key[len(prefix):-len(":0")] for key in found)
-    return sent
-
-
 def _working_day(rules: PipelineRules, today: date, what: str) -> bool:
     if rules.calendar.is_working_day(today):
         return True
@@ -110,7 +93,7 @@ def morning_lists(session: Session, rules: PipelineRules, targets: DailyTargets,
         return []
     prefix = f"daily-list:{today}:"
     reps = session.execute(_listed_reps().add_columns(User.userid).order_by(User.id)).all()
-    sent = _already_sent(session, prefix, [rep.userid for rep in reps])
+    sent = already_queued(session, prefix, [rep.userid for rep in reps])
     reps = [rep for rep in reps if rep.userid not in sent]
     if not reps:
         return []
@@ -206,7 +189,7 @@ def evening_progress(session: Session, rules: PipelineRules, targets: DailyTarge
             select(User.id, User.userid, User.manager_id).where(User.id.in_(everyone))
         )
     }
-    sent = _already_sent(session, rep_prefix, [user.userid for user in users.values()])
+    sent = already_queued(session, rep_prefix, [user.userid for user in users.values()])
     notifications = []
     for user_id, figures in progress.items():
         userid = users[user_id].userid
@@ -220,7 +203,7 @@ def evening_progress(session: Session, rules: PipelineRules, targets: DailyTarge
         .where(User.role.in_(DIRECTORS), User.active.is_(True), User.on_leave.is_(False))
         .order_by(User.id)
     ).all()
-    sent_tables = _already_sent(session, team_prefix, [director.userid for director in directors])
+    sent_tables = already_queued(session, team_prefix, [director.userid for director in directors])
     for director in directors:
         if director.userid in sent_tables:
             continue

@@ -2,8 +2,8 @@
 once a working day, and escalate to the owner's manager when reminders did not help.
 
 Every step is one set-based statement over all opportunities; Python only formats the
-messages. `stage_alerts` records each overdue stay in a stage, which keeps reminders to one a
-day and gives escalation the time of the first reminder.
+messages. `stage_alerts` records each overdue stay in a stage with the time of its first
+reminder, which starts the escalation clock.
 """
 
 import logging
@@ -11,7 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, exists, false, func, insert, literal, or_, select, update
+from sqlalchemy import Select, and_, exists, false, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -22,6 +24,7 @@ from handlers.wording.format import local_day
 from models.base import UTCDateTime
 from models.crm import Customer
 from models.discipline import StageAlert
+from models.messages import OutboundMessage
 from models.org import User
 from models.pipeline import Opportunity, OpportunityStatus
 from models.rules import PipelineRules
@@ -30,6 +33,7 @@ from models.stages import Stage
 log = logging.getLogger(__name__)
 
 MAX_LISTED = wording.MAX_LISTED
+KEY_BATCH = 500  # dedup keys per IN list
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ def _reachable_owner():
     return exists().where(User.id == Opportunity.owner_id, User.active.is_(True), User.on_leave.is_(False))
 
 
+def _reachable_owner_ids() -> Select:
+    return select(User.id).where(User.active.is_(True), User.on_leave.is_(False))
+
+
 def _same_stay():
     """SQL: the alert's opportunity is still in the stay the alert was raised for."""
     return and_(
@@ -92,37 +100,44 @@ def _overdue_item(rules: PipelineRules, row) -> OverdueItem:
     )
 
 
-def first_per_group(session: Session, query: Select, group: str, order_by: list, limit: int):
-    """Return up to `limit` rows of `query` per value of its column `group`, in `order_by`
-    order, each with `rank` and the group's `total` row count. Window functions keep this in
-    SQL, so a group of thousands of rows costs one sort, not a transfer to Python."""
+def ranked(query: Select, group: str, order_by: list):
+    """Return `query` as a subquery with each row's `rank` within its `group` column value, in
+    `order_by` order, and the group's `total` row count. Window functions keep this in SQL, so
+    a group of thousands of rows costs one sort, not a transfer to Python."""
     subquery = query.subquery()
     column = subquery.c[group]
-    ranked = select(
+    return select(
         subquery,
         func.row_number().over(partition_by=column, order_by=[subquery.c[name] for name in order_by]).label("rank"),
         func.count().over(partition_by=column).label("total"),
     ).subquery()
-    return session.execute(
-        select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c[group], ranked.c.rank)
-    ).all()
+
+
+def first_per_group(session: Session, query: Select, group: str, order_by: list, limit: int):
+    """Return up to `limit` rows of `query` per value of its column `group`, with `rank` and `total`."""
+    rows = ranked(query, group, order_by)
+    return session.execute(select(rows).where(rows.c.rank <= limit).order_by(rows.c[group], rows.c.rank)).all()
 
 
 def overdue_by_owner(session: Session, rules: PipelineRules, today: date, owners: Select | None = None, limit: int = MAX_LISTED) -> dict[int, tuple[int, list[OverdueItem]]]:
     """Return each owner's count of overdue opportunities and up to `limit` of them, oldest
     stay first. `owners` is a query of user ids to restrict to; None means every owner."""
-    query = (
-        select(
-            Opportunity.id.label("opportunity_id"), Opportunity.owner_id, Opportunity.stage,
-            Opportunity.stage_entered_at, Opportunity.title, Customer.name.label("customer"),
-        )
-        .join(Customer, Customer.id == Opportunity.customer_id)
-        .where(overdue_condition(rules, today))
-    )
+    query = select(
+        Opportunity.id.label("opportunity_id"), Opportunity.owner_id, Opportunity.stage, Opportunity.stage_entered_at,
+        Opportunity.title, Opportunity.customer_id,
+    ).where(overdue_condition(rules, today))
     if owners is not None:
         query = query.where(Opportunity.owner_id.in_(owners))
+    # Customer names are joined after ranking, so only the listed rows pay for the join.
+    rows = ranked(query, "owner_id", ["stage_entered_at", "opportunity_id"])
+    listed = (
+        select(rows, Customer.name.label("customer"))
+        .join(Customer, Customer.id == rows.c.customer_id)
+        .where(rows.c.rank <= limit)
+        .order_by(rows.c.owner_id, rows.c.rank)
+    )
     result: dict[int, tuple[int, list[OverdueItem]]] = {}
-    for row in first_per_group(session, query, "owner_id", ["stage_entered_at", "opportunity_id"], limit):
+    for row in session.execute(listed):
         total, items = result.setdefault(row.owner_id, (row.total, []))
         items.append(_overdue_item(rules, row))
     return result
@@ -131,61 +146,76 @@ def overdue_by_owner(session: Session, rules: PipelineRules, today: date, owners
 def stage_overdue_sweep(session: Session, rules: PipelineRules, now: datetime) -> list[Notification]:
     """Remind owners of overdue opportunities and escalate old reminders; return the messages.
 
-    Runs on working days only. A second run on the same day reminds nobody again, because each
-    stay's `last_reminded_on` is already today, and escalates nothing again, because
-    `escalated_at` is set. Owners who are inactive or on leave get no reminder.
+    Runs on working days only. Each owner gets at most one reminder a day, because its dedup
+    key names the day and the owner. Each stay escalates once, because `escalated_at` is then
+    set. Owners who are inactive or on leave get no reminder.
     """
     today = local_day(now)
     if not rules.calendar.is_working_day(today):
         log.info("stage overdue sweep skipped: non-working day %s", today)
         return []
 
-    reminded = _remind(session, rules, now, today)
+    recorded = _record_new_stays(session, rules, now, today)
     escalated = _escalate(session, rules, now, today)
-    log.info("stage overdue sweep: reminded=%d escalated=%d", reminded, escalated)
-    notifications = _reminder_notifications(session, rules, now, today) if reminded else []
+    notifications = _reminder_notifications(session, rules, today)
+    log.info(
+        "stage overdue sweep: new_stays=%d owners_reminded=%d escalated=%d", recorded, len(notifications), escalated
+    )
     if escalated:
         notifications += _escalation_notifications(session, rules, now, today)
     return notifications
 
 
-def _remind(session: Session, rules: PipelineRules, now: datetime, today: date) -> int:
-    """Record new overdue stays and mark known ones reminded today, in two statements."""
-    overdue = overdue_condition(rules, today)
-    known = exists().where(
-        StageAlert.opportunity_id == Opportunity.id, StageAlert.stage_entered_at == Opportunity.stage_entered_at
-    )
+def insert_new_rows(session: Session, table, columns: list[str], rows: Select) -> int:
+    """Insert the rows of the query `rows`, skipping those that hit a unique key; return the count inserted.
+
+    ON CONFLICT DO NOTHING rather than NOT EXISTS on the target: PostgreSQL plans a NOT EXISTS
+    against a freshly emptied table as a nested loop, which rescans the rows this very
+    statement inserts: about 140,000 new rows ran for over four minutes before being stopped.
+    """
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(table).from_select(columns, rows).on_conflict_do_nothing()
+    # SQLAlchemy 2 reports rowcount -1 for an INSERT unless asked to keep it.
+    return session.execute(statement.execution_options(preserve_rowcount=True)).rowcount
+
+
+def already_queued(session: Session, prefix: str, userids: list[str]) -> set[str]:
+    """Return those of `userids` that have a queued message with dedup key `prefix<userid>`.
+
+    Exact keys, not a LIKE prefix, so that PostgreSQL reads the unique index whatever the collation.
+    """
+    sent = set()
+    for start in range(0, len(userids), KEY_BATCH):
+        batch = userids[start:start + KEY_BATCH]
+        # enqueue_reply appends ":<part>" to the key, and part 0 exists for every message.
+        keys = [f"{prefix}{userid}:0" for userid in batch]
+        found = session.scalars(select(OutboundMessage.dedup_key).where(OutboundMessage.dedup_key.in_(keys)))
+        sent.update(key[len(prefix):-len(":0")] for key in found)
+    return sent
+
+
+def _record_new_stays(session: Session, rules: PipelineRules, now: datetime, today: date) -> int:
+    """Record the overdue stays not yet recorded, with `now` as their first reminder."""
     new_stays = select(
         Opportunity.id, Opportunity.stage, Opportunity.stage_entered_at, Opportunity.owner_id,
-        literal(now, UTCDateTime()), literal(now, UTCDateTime()), literal(today), literal(1),
-    ).where(overdue, _reachable_owner(), ~known)
-    inserted = session.execute(
-        insert(StageAlert).from_select(
-            ["opportunity_id", "stage", "stage_entered_at", "owner_id", "first_reminded_at", "last_reminded_at",
-             "last_reminded_on", "reminders"],
-            new_stays,
-        ).execution_options(preserve_rowcount=True)  # SQLAlchemy 2 reports -1 for an INSERT without it
-    ).rowcount
-
-    current_owner = select(Opportunity.owner_id).where(Opportunity.id == StageAlert.opportunity_id).scalar_subquery()
-    updated = session.execute(
-        update(StageAlert)
-        .where(StageAlert.last_reminded_on < today, exists().where(_same_stay(), overdue, _reachable_owner()))
-        .values(
-            last_reminded_at=now, last_reminded_on=today, reminders=StageAlert.reminders + 1, owner_id=current_owner,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    return inserted + updated
+        literal(now, UTCDateTime()),
+    ).where(overdue_condition(rules, today), _reachable_owner())
+    columns = ["opportunity_id", "stage", "stage_entered_at", "owner_id", "first_reminded_at"]
+    return insert_new_rows(session, StageAlert, columns, new_stays)
 
 
 def _escalate(session: Session, rules: PipelineRules, now: datetime, today: date) -> int:
-    """Mark the stays whose first reminder is old enough as escalated to the owner's manager."""
+    """Mark the stays whose first reminder is old enough as escalated to the current owner's manager."""
     latest = rules.stage_limits.latest_escalating_reminder(today, rules.calendar)
     if latest is None:
         return 0
     cutoff = local_midnight(latest + timedelta(days=1))
-    manager = select(User.manager_id).where(User.id == StageAlert.owner_id).scalar_subquery()
+    manager = (
+        select(User.manager_id)
+        .join(Opportunity, Opportunity.owner_id == User.id)
+        .where(Opportunity.id == StageAlert.opportunity_id)
+        .scalar_subquery()
+    )
     return session.execute(
         update(StageAlert)
         .where(StageAlert.escalated_at.is_(None), StageAlert.first_reminded_at < cutoff, exists().where(_same_stay()))
@@ -200,29 +230,32 @@ def _alert_rows(session: Session, condition, group: str, limit: int):
     query = (
         select(
             StageAlert.id, StageAlert.opportunity_id, StageAlert.stage, StageAlert.stage_entered_at,
-            StageAlert.owner_id, StageAlert.escalated_to_id, Opportunity.title, Customer.name.label("customer"),
-            owner.userid.label("owner_userid"), owner.name.label("owner_name"),
+            Opportunity.owner_id, StageAlert.escalated_to_id, Opportunity.title, Customer.name.label("customer"),
+            owner.name.label("owner_name"),
         )
         .join(Opportunity, Opportunity.id == StageAlert.opportunity_id)
         .join(Customer, Customer.id == Opportunity.customer_id)
-        .join(owner, owner.id == StageAlert.owner_id)
+        .join(owner, owner.id == Opportunity.owner_id)
         .where(condition)
     )
     return first_per_group(session, query, group, ["owner_id", "stage_entered_at", "id"], limit)
 
 
-def _reminder_notifications(session: Session, rules: PipelineRules, now: datetime, today: date) -> list[Notification]:
-    """Merge this run's reminders into one message per owner."""
-    by_owner: dict[str, list] = defaultdict(list)
-    for row in _alert_rows(session, StageAlert.last_reminded_at == now, "owner_id", MAX_LISTED):
-        by_owner[row.owner_userid].append(row)
+def _reminder_notifications(session: Session, rules: PipelineRules, today: date) -> list[Notification]:
+    """Return one message per reachable owner with overdue opportunities, unless sent today."""
+    overdue = overdue_by_owner(session, rules, today, _reachable_owner_ids())
+    userids = dict(session.execute(select(User.id, User.userid).where(User.id.in_(list(overdue)))).all()) if overdue else {}
+    prefix = f"stage-overdue:{today}:"
+    sent = already_queued(session, prefix, list(userids.values()))
 
     notifications = []
-    for userid, rows in by_owner.items():
-        items = sorted((_overdue_item(rules, row) for row in rows), key=lambda item: (item.due_on, item.opportunity_id))
-        text = wording.overdue_reminder(items, rows[0].total, today)
-        key = f"stage-overdue:{today}:{userid}:{min(row.id for row in rows)}"
-        notifications.append(Notification(userid, Text(text), dedup_key=key))
+    for owner_id, (total, items) in overdue.items():
+        userid = userids[owner_id]
+        if userid in sent:
+            continue
+        items = sorted(items, key=lambda item: (item.due_on, item.opportunity_id))
+        text = wording.overdue_reminder(items, total, today)
+        notifications.append(Notification(userid, Text(text), dedup_key=f"{prefix}{userid}"))
     return notifications
 
 

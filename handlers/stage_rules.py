@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import String, and_, cast, exists, insert, literal, select
+from sqlalchemy import String, and_, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
 from handlers.outcome import Notification, Text
+from handlers.stage_limits import insert_new_rows
 from handlers.wording import stage_rules as wording
 from handlers.wording.format import local_day
 from models.activity import Activity
@@ -84,15 +85,11 @@ def _record_firings(session: Session, rule: NotifyRule, batch: str, now: datetim
             Opportunity.updated_at >= since,
             getattr(Opportunity, rule.field) >= rule.at_least,
         )
-    fired_before = exists().where(RuleNotice.rule == rule.name, RuleNotice.event_key == event_key)
     events = select(
         literal(rule.name), event_key, opportunity_id, literal(batch), literal(now, UTCDateTime())
-    ).where(condition, ~fired_before)
-    return session.execute(
-        insert(RuleNotice)
-        .from_select(["rule", "event_key", "opportunity_id", "batch", "sent_at"], events)
-        .execution_options(preserve_rowcount=True)  # SQLAlchemy 2 reports -1 for an INSERT without it
-    ).rowcount
+    ).where(condition)
+    # An event that fired before hits the unique (rule, event_key) and is skipped.
+    return insert_new_rows(session, RuleNotice, ["rule", "event_key", "opportunity_id", "batch", "sent_at"], events)
 
 
 def _notifications(session: Session, rules: PipelineRules, batch: str, now: datetime) -> list[Notification]:

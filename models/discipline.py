@@ -1,6 +1,6 @@
 """Records of pipeline discipline: stage-limit reminders and escalations, and rule notices."""
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,8 +12,8 @@ class StageAlert(Base):
     """An opportunity found past its stage's time limit, for one stay in that stage.
 
     A stay is identified by `stage_entered_at`, so an opportunity that leaves the stage and
-    comes back starts a new row. `first_reminded_at` starts the escalation clock;
-    `last_reminded_on` (a Shanghai date) keeps the reminder to once a day.
+    comes back starts a new row. `first_reminded_at` starts the escalation clock, and `owner_id`
+    is the owner at that time. The daily reminders themselves are outbox rows.
     """
 
     __tablename__ = "stage_alerts"
@@ -28,9 +28,6 @@ class StageAlert(Base):
     stage_entered_at: Mapped[datetime]
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     first_reminded_at: Mapped[datetime]
-    last_reminded_at: Mapped[datetime]
-    last_reminded_on: Mapped[date]
-    reminders: Mapped[int] = mapped_column(default=1)
     escalated_at: Mapped[datetime | None]
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

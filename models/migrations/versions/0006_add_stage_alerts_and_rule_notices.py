@@ -4,8 +4,8 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-04
 
-The stage-limit sweep records each overdue stay in a stage, so that reminders go out once a
-day and escalation knows when the first reminder went out. The rule sweep records each rule
+The stage-limit sweep records each overdue stay in a stage with its first reminder's time,
+so that escalation happens once and at the right time. The rule sweep records each rule
 that fired, so that a second sweep over the same stage changes notifies nobody again.
 """
 from alembic import op
@@ -42,9 +42,6 @@ def upgrade() -> None:
     sa.Column('stage_entered_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('first_reminded_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_reminded_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_reminded_on', sa.Date(), nullable=False),
-    sa.Column('reminders', sa.Integer(), nullable=False),
     sa.Column('escalated_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalated_to_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['escalated_to_id'], ['users.id'], name=op.f('fk_stage_alerts_escalated_to_id_users')),
