@@ -5,18 +5,20 @@ The clock is moved by passing later times to the job; 4 December 2026 is a Frida
 """
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.runtime import Runtime
+from models.base import utcnow
 from models.crm import Customer
 from models.discipline import StageAlert
 from models.org import User
 from models.pipeline import Opportunity, OpportunityStatus
 from models.rules import RulesError, Stage, WorkCalendar, load_rules, parse_rules
-from scheduler.pipeline_jobs import stage_overdue
+from scheduler.pipeline_jobs import stage_overdue, stage_rules
 from tests.conftest import make_settings
 from tests.unit.test_scheduler_pool import _outbox
 
@@ -260,3 +262,29 @@ def test_many_overdue_listed_with_count(runtime, db, world):
     assert "你有 12 个商机超过了阶段时限" in reminder
     assert "另有 4 个没有列出" in reminder
     assert len(reminder.encode("utf-8")) <= 2048
+
+
+def test_field_rule_fires_once(db, redis_prefix, world, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        "[[notify]]\nname = 'big-deal'\nroles = ['sales_director']\nwhen_field = 'amount'\nat_least = 1000000\n"
+        "title = '大单提醒'\n",
+        encoding="utf-8",
+    )
+    runtime = Runtime.from_settings(make_settings(db.url, redis_prefix, pipeline_rules_path=str(rules)))
+    small = _open(db, HONGYUAN, Stage.QUALIFIED, utcnow(), title="宏远小单")
+    big = _open(db, HENGDA, Stage.QUALIFIED, utcnow(), title="恒达大单")
+    with db.session() as session:
+        session.execute(update(Opportunity).where(Opportunity.id == small).values(amount=Decimal("300000")))
+        session.execute(update(Opportunity).where(Opportunity.id == big).values(amount=Decimal("1500000")))
+
+    stage_rules(runtime, utcnow())
+    stage_rules(runtime, utcnow())
+
+    outbox = _outbox(db)
+    assert sorted(outbox) == ["lizong"]
+    [notice] = outbox["lizong"]
+    assert notice.startswith("🔔 大单提醒")
+    assert "恒达大单" in notice
+    assert "金额:150万元" in notice
+    assert "宏远小单" not in notice
