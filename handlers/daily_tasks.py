@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from handlers.context import Context, DomainError
 from handlers.outcome import Notification, Outcome, Text
+# The pool's own idle-and-not-exempt rule, so the list names the customers the pool would release.
 from handlers.pool import _idle_before as pool_idle_before
 from handlers.stage_limits import already_queued, first_per_group, overdue_by_owner
 from handlers.wording import daily_tasks as wording
@@ -76,10 +77,10 @@ def _listed_reps():
     return select(User.id).where(User.role == Role.REP, User.active.is_(True), User.on_leave.is_(False))
 
 
-def _working_day(rules: PipelineRules, today: date, what: str) -> bool:
+def _working_day(rules: PipelineRules, today: date, job: str) -> bool:
     if rules.calendar.is_working_day(today):
         return True
-    log.info("%s skipped: non-working day %s", what, today)
+    log.info("%s skipped: non-working day %s", job, today)
     return False
 
 

@@ -169,9 +169,9 @@ def stage_overdue_sweep(session: Session, rules: PipelineRules, now: datetime) -
 def insert_new_rows(session: Session, table, columns: list[str], rows: Select) -> int:
     """Insert the rows of the query `rows`, skipping those that hit a unique key; return the count inserted.
 
-    ON CONFLICT DO NOTHING rather than NOT EXISTS on the target: PostgreSQL plans a NOT EXISTS
-    against a freshly emptied table as a nested loop, which rescans the rows this very
-    statement inserts: about 140,000 new rows ran for over four minutes before being stopped.
+    This uses ON CONFLICT DO NOTHING rather than NOT EXISTS on the target. PostgreSQL plans a
+    NOT EXISTS against a freshly emptied table as a nested loop, which rescans the rows this
+    very statement inserts. About 140,000 new rows ran for over four minutes before being stopped.
     """
     dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = dialect_insert(table).from_select(columns, rows).on_conflict_do_nothing()

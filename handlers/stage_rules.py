@@ -1,9 +1,9 @@
 """Rule-driven notifications: "when an opportunity enters stage X, or its amount reaches N,
 tell everyone with role Y", as set by the [[notify]] tables of the pipeline rules file.
 
-A frequent sweep reads committed changes instead of a hook in `record_stage_change`, because
-a visit note moves the stage before it adds the products, amount and the activity that the
-message lists; a hook would send half the requirements. Each firing is recorded in
+A sweep every few minutes reads committed changes instead of a hook in `record_stage_change`.
+A visit note moves the stage before it adds the products, amount and activity that the
+message lists, so a hook would send half the requirements. Each firing is recorded in
 `rule_notices` under a unique (rule, event) key in the same transaction as its messages, so a
 sweep that runs twice, or overlaps the previous one's window, sends nothing twice. The sweep
 looks back a fixed window rather than keeping an id watermark, because stage changes commit
@@ -129,7 +129,7 @@ def _notifications(session: Session, rules: PipelineRules, batch: str, now: date
 
 def _requirements(session: Session, opportunity_id: int) -> Requirements:
     # NOTE: this runs two queries per opportunity. A sweep reads the few opportunities changed
-    # since the previous minute, so the count stays small.
+    # since the previous run five minutes before, so the count stays small.
     opportunity = session.get(Opportunity, opportunity_id)
     latest = session.scalars(
         select(Activity)

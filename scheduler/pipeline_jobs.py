@@ -45,12 +45,12 @@ def stage_rules(runtime: Runtime, now: datetime) -> None:
     runtime.outbox_signal.set()
 
 
-def _send_daily(runtime: Runtime, now: datetime, build, latest: str, what: str) -> None:
+def _send_daily(runtime: Runtime, now: datetime, build, latest: str, job: str) -> None:
     """Store the messages `build` returns, unless downtime delayed the run past `latest`."""
     settings = runtime.settings
     if is_past(now, latest, settings.timezone):
         # A morning list that arrives in the afternoon is noise, and tomorrow's comes on time.
-        log.warning("%s skipped: run at %s is past %s", what, now.isoformat(), latest)
+        log.warning("%s skipped: run at %s is past %s", job, now.isoformat(), latest)
         return
     rules = load_rules(settings.pipeline_rules_path)
     with runtime.db.session() as session:
@@ -82,7 +82,9 @@ def pipeline_jobs(settings: Settings) -> tuple[JobSpec, ...]:
     """Return the jobs with their schedules; the daily lists' times come from the settings."""
     return (
         JobSpec("stage_overdue", stage_overdue, {"hour": 9, "minute": 30}, "remind and escalate opportunities past their stage limit"),
-        JobSpec("stage_rules", stage_rules, {"minute": "*"}, "notify people by the [[notify]] rules on stage changes"),
+        # Every five minutes: an engineer need not hear within the minute, and each run writes
+        # its job_runs row, which contends with the workers' writes on SQLite.
+        JobSpec("stage_rules", stage_rules, {"minute": "*/5"}, "notify people by the [[notify]] rules on stage changes"),
         JobSpec("daily_lists", daily_lists, _at(settings.daily_list_time), "send reps their morning task lists"),
         JobSpec("daily_summary", daily_summary, _at(settings.daily_summary_time), "send reps their progress and directors the team table"),
         JobSpec("approval_chase", approval_chase, {"hour": "8-20", "minute": 15}, "remind and escalate approvals waiting too long"),
