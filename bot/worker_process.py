@@ -19,7 +19,7 @@ from scheduler.service import JobScheduler
 log = logging.getLogger(__name__)
 
 # Workers yield the CPU to the callback server when both share a machine.
-WORKER_NICENESS = 5
+WORKER_NICENESS = 10
 
 
 def run_worker(settings: Settings, threads: int) -> int:
