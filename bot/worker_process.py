@@ -1,6 +1,6 @@
 """`zhongshu worker`: inbox workers, the outbox sender and the scheduler without the HTTP server.
 
-In production the callback server runs with INBOX_WORKERS=0 and answers WeCom alone, while
+In production the callback server runs with INBOX_WORKERS=0 and only responds to WeCom, while
 worker processes do the CPU-heavy understanding. Python threads in one process share one
 interpreter lock, so workers beside the callback would delay its responses.
 """

@@ -61,7 +61,7 @@ def chase_overdue_requests(session: Session, now: datetime) -> list[Notification
 
 
 def close_request(ctx: Context, number: str, note: str | None) -> Outcome:
-    """Close a request as handled; the owner, a director or the sales director may, and the customer is told."""
+    """Close a request as handled and notify the customer; only the owner, their director or the sales director may."""
     request = ctx.session.scalars(select(ServiceRequest).where(ServiceRequest.number == number.upper())).first()
     if request is None:
         raise DomainError(wording.NOT_FOUND.format(number=number))
