@@ -92,8 +92,11 @@ def redis_prefix():
 
 
 def load_world() -> dict:
+    """Return the sample company; skip the calling test when it is not beside the checkout."""
     path = SHARED_DATA / "world.json"
-    return json.loads((path if path.exists() else DEMO_WORLD).read_text(encoding="utf-8"))
+    if not path.exists():
+        pytest.skip(f"sample company not found at {path}")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
