@@ -25,7 +25,7 @@ DIRECTORS = 40  # each director gets a share of the cards, below WeCom's 30 a mi
 
 
 def bench_world(directors: int, customers_per_rep: int) -> dict:
-    """A company of `directors` regions, each with one director and one rep with customers."""
+    """Return a company of `directors` regions, each with one director and one rep with customers."""
     users = [{"userid": "finance", "name": "财务负责人", "role": "finance_head", "department": "财务部"}]
     customers = []
     for index in range(directors):

@@ -1,4 +1,4 @@
-"""Text messages: dialogue answers, commands and visit notes, routed to their use cases."""
+"""Text messages: replies to the bot's questions, commands and visit notes, routed to their use cases."""
 
 import logging
 from datetime import timedelta
@@ -250,7 +250,7 @@ def _ask(runtime, ctx, dialogues, pending: PendingNote, index: int) -> Outcome:
         pending.expiry_notice_ids = [row.id for row in rows]
         pending.expires_at = expires_at.timestamp()
     dialogues.save(ctx.actor.userid, pending)
-    log.info("note waits for an answer: inbox_id=%d mention=%d", pending.inbound_id, index)
+    log.info("note waits for the rep's reply: inbox_id=%d mention=%d", pending.inbound_id, index)
     return Outcome.text(question)
 
 

@@ -1,8 +1,8 @@
 """The lexicon of the company's customers, products, competitors and users, built from the database.
 
-Building a lexicon loads a jieba dictionary, so it is cached and rebuilt only when the
-fingerprint of those tables changes: row counts and newest ids, the catalog version a world
-import writes, and a version that commands bump when they rename or re-alias rows.
+Building a lexicon loads a jieba dictionary, so it is cached. It is rebuilt only when the
+fingerprint of those tables changes. The fingerprint is their row counts and newest ids, the
+catalog version a world import writes, and a version that commands bump on renames.
 """
 
 import logging

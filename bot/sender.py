@@ -197,8 +197,8 @@ def _deliver_one(db: Database, client: WeComClient, row: OutboundMessage) -> Non
 
 def deliver_due(db: Database, client: WeComClient, limit: int = 20) -> int:
     """Send due outbox rows once each, and return how many were attempted."""
-    # NOTE: a process that dies after WeCom accepted a message but before the row is marked
-    # sent resends it once the lease expires; only the sent mark below prevents a repeat.
+    # NOTE: a process can die after WeCom accepted a message but before the row is marked sent.
+    # The row is then sent again once its lease expires, because only that mark prevents a repeat.
     rows = claim_due(db, limit)
     for row in rows:
         _deliver_one(db, client, row)

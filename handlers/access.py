@@ -1,4 +1,4 @@
-"""Who may see and change which customers."""
+"""Access rules: which customers a user may see and change."""
 
 from sqlalchemy import Select, or_, select
 
@@ -7,7 +7,7 @@ from models.org import Role, User
 
 
 def can_see_customer(user: User, customer: Customer) -> bool:
-    """A rep sees their own customers and the pool; a regional director their region; others all."""
+    """Tell whether the user may see the customer: reps their own and the pool, directors their region, others all."""
     if user.role in (Role.SALES_DIRECTOR, Role.FINANCE_HEAD, Role.ENGINEER):
         return True
     if customer.owner_id is None or customer.owner_id == user.id:
@@ -18,7 +18,7 @@ def can_see_customer(user: User, customer: Customer) -> bool:
 
 
 def can_change_deals(user: User, customer: Customer) -> bool:
-    """Whether the user may change the customer's opportunities (owner or their director)."""
+    """Tell whether the user may change the customer's opportunities (the owner or their director)."""
     if customer.owner_id == user.id or user.role == Role.SALES_DIRECTOR:
         return True
     return user.role == Role.REGIONAL_DIRECTOR and can_see_customer(user, customer)

@@ -1,4 +1,4 @@
-"""Creating and updating a customer's contacts from what a note says."""
+"""Creating and updating a customer's contacts from the people a note names."""
 
 from sqlalchemy import select
 
@@ -8,7 +8,7 @@ from models.crm import Contact, Customer
 
 
 def _same_person(contact: Contact, name: str, title: str | None) -> bool:
-    """Whether a stored contact is the person a note names.
+    """Tell whether a stored contact is the person a note names.
 
     Notes often give a surname only (王经理), so a surname matches a full name that starts with
     it when the titles do not contradict each other.
@@ -24,7 +24,7 @@ def _same_person(contact: Contact, name: str, title: str | None) -> bool:
 def upsert_contact(
     ctx: Context, batch: ChangeBatch, customer: Customer, name: str, title: str | None, phone: str | None
 ) -> tuple[Contact, bool]:
-    """Return the customer's contact of that name, created or updated; the flag tells if it is new."""
+    """Return the customer's contact of that name, created or updated, and whether it is new."""
     contacts = ctx.session.scalars(select(Contact).where(Contact.customer_id == customer.id)).all()
     match = next((c for c in contacts if _same_person(c, name, title)), None)
     if match is None:

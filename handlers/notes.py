@@ -1,7 +1,7 @@
 """Recording a visit note: activity, contacts, opportunity, stage, follow-up task, payment.
 
-The bot has already resolved which customers the note is about (asking the rep when a name
-matched several customers or none); this module writes the records in one transaction.
+The bot has already resolved which customers the note is about, asking the rep when a name
+matched several customers or none. This module writes the records in one transaction.
 """
 
 import logging
@@ -29,8 +29,8 @@ from models.stages import Stage
 
 log = logging.getLogger(__name__)
 
-# TODO: the extractor should report whether a payment arrived or is only promised; until it
-# does, these cues decide, and a payment without them is stored as planned.
+# TODO: the extractor should report whether a payment arrived or is only promised. Until it
+# does, these cues decide, so a payment without them is stored as planned.
 _RECEIVED_CUES = re.compile(r"已到账|到账了|已经到账|已收到|收到了|已付|已打款|已经打|已回款|回款\d")
 
 
@@ -46,7 +46,7 @@ CustomerChoice = int | NewCustomer
 
 @dataclass
 class CustomerRecord:
-    """What the note recorded for one customer, for the reply."""
+    """The records a note made for one customer, for the reply."""
 
     customer: Customer
     created: bool

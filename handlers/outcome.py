@@ -51,7 +51,7 @@ class CardUpdate:
     """Grey out a sent card's buttons for every recipient, showing `label` (已同意, 已驳回 …).
 
     `response_code` is the click's code, which WeCom accepts once within 72 hours. Without a
-    usable code the sender tells `recipients` the decision in a new text message instead.
+    usable code the sender sends `recipients` the decision as a new text message instead.
     """
 
     task_id: str
@@ -71,7 +71,7 @@ class Notification:
 
 @dataclass
 class Outcome:
-    """What a use case sends: replies to the sender and notifications to others."""
+    """The messages a use case sends: replies to the sender and notifications to others."""
 
     replies: list[Reply] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Import every model module so that `Base.metadata` knows every table."""
+"""Import every model module so that `Base.metadata` contains every table."""
 
 from models import activity, approvals, audit, commerce, crm, discipline, jobs, messages, org, pipeline, pool, service  # noqa: F401
 from models.base import Base
