@@ -7,6 +7,11 @@ generate_series). Then it calls the job functions the scheduler calls: `pool_rel
 job runs in its own transaction and writes its outbox rows. At the end the database is dropped.
 
     .venv/bin/python bench/pipeline.py [--customers 1000000] [--opportunities 1000000] [--reps 1000]
+    .venv/bin/python bench/pipeline.py --template   # generate once into a kept template, then copy it
+
+With `--template` the generated data is kept in `zhongshu_bench_pipeline_template`, and later
+runs with `--template` copy it instead of generating again (a copy takes seconds, generating
+minutes). The template is not dropped; `--drop-template` drops it and exits.
 
 Targets: pool release plus stage sweep within 5 s; the morning lists of 1,000 reps within 10 s.
 """
@@ -40,6 +45,7 @@ from scheduler.jobs import pool_release  # noqa: E402
 from scheduler.pipeline_jobs import daily_lists, daily_summary, stage_overdue  # noqa: E402
 
 DATABASE = "zhongshu_bench_pipeline"
+TEMPLATE = "zhongshu_bench_pipeline_template"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday to Thursday of one ordinary week; the data ends on the Monday morning. Monday records
@@ -110,22 +116,43 @@ GENERATE = [
 ]
 
 
-def create_database(admin_url: str) -> str:
+def _admin(admin_url: str, *statements: str) -> list:
+    """Run `statements` outside a transaction (CREATE DATABASE needs that); return their rows."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {DATABASE}"))
+        results = [connection.execute(text(statement)) for statement in statements]
+        rows = [result.all() if result.returns_rows else [] for result in results]
     admin.dispose()
-    url = make_url(admin_url).set(database=DATABASE).render_as_string(hide_password=False)
+    return rows
+
+
+def _url(admin_url: str, database: str) -> str:
+    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+
+
+def create_database(admin_url: str, database: str = DATABASE) -> str:
+    _admin(admin_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", f"CREATE DATABASE {database}")
+    url = _url(admin_url, database)
     upgrade(url)
     return url
 
 
-def drop_database(admin_url: str) -> None:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))
-    admin.dispose()
+def template_exists(admin_url: str) -> bool:
+    (rows,) = _admin(admin_url, f"SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE}'")
+    return bool(rows)
+
+
+def copy_template(admin_url: str) -> str:
+    _admin(admin_url, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", f"CREATE DATABASE {DATABASE} TEMPLATE {TEMPLATE}")
+    url = _url(admin_url, DATABASE)
+    upgrade(url)  # the template may predate the newest migration
+    with create_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))
+    return url
+
+
+def drop_database(admin_url: str, database: str = DATABASE) -> None:
+    _admin(admin_url, f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 def generate(runtime: Runtime, parameters: dict) -> None:
@@ -155,23 +182,38 @@ def _outbox_rows(runtime: Runtime) -> int:
     return _count(runtime, select(func.count()).select_from(OutboundMessage))
 
 
-def run(admin_url: str, customers: int, opportunities: int, reps: int, keep: bool) -> bool:
+def prepare(admin_url: str, parameters: dict, use_template: bool) -> str:
+    """Return the URL of a freshly generated or copied database to run the jobs against."""
+    if use_template and template_exists(admin_url):
+        started = time.perf_counter()
+        url = copy_template(admin_url)
+        print(f"copied {TEMPLATE} in {time.perf_counter() - started:.0f} s", flush=True)
+        return url
+    url = create_database(admin_url, TEMPLATE if use_template else DATABASE)
+    runtime = Runtime.from_settings(Settings(_env_file=None, zhongshu_env="test", database_url=url, redis_url=None))
+    started = time.perf_counter()
+    try:
+        generate(runtime, parameters)
+    finally:
+        runtime.db.dispose()
+    print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
+    return copy_template(admin_url) if use_template else url
+
+
+def run(admin_url: str, customers: int, opportunities: int, reps: int, keep: bool, use_template: bool) -> bool:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
     print(f"commit {commit}, load average {' '.join(load)}", flush=True)
 
-    url = create_database(admin_url)
+    parameters = {
+        "departments": DEPARTMENTS, "reps": reps, "customers": customers, "opportunities": opportunities,
+        "tasks": reps * 100, "activities": customers, "now": SWEEP_DAYS[0],
+    }
+    url = prepare(admin_url, parameters, use_template)
     runtime = Runtime.from_settings(Settings(_env_file=None, zhongshu_env="test", database_url=url, redis_url=None))
     rules = load_rules()
     passed = True
     try:
-        parameters = {
-            "departments": DEPARTMENTS, "reps": reps, "customers": customers, "opportunities": opportunities,
-            "tasks": reps * 100, "activities": customers, "now": SWEEP_DAYS[0],
-        }
-        started = time.perf_counter()
-        generate(runtime, parameters)
-        print(f"generated in {time.perf_counter() - started:.0f} s", flush=True)
 
         for now in SWEEP_DAYS:
             outbox_before = _outbox_rows(runtime)
@@ -221,8 +263,13 @@ def main() -> int:
     parser.add_argument("--opportunities", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the database for inspection")
+    parser.add_argument("--template", action="store_true", help=f"copy {TEMPLATE}, generating it first if missing")
+    parser.add_argument("--drop-template", action="store_true", help=f"drop {TEMPLATE} and exit")
     args = parser.parse_args()
-    return 0 if run(args.admin_url, args.customers, args.opportunities, args.reps, args.keep) else 1
+    if args.drop_template:
+        drop_database(args.admin_url, TEMPLATE)
+        return 0
+    return 0 if run(args.admin_url, args.customers, args.opportunities, args.reps, args.keep, args.template) else 1
 
 
 if __name__ == "__main__":
