@@ -7,14 +7,14 @@ outage delays a message but does not lose it. `bot.sender` delivers the rows.
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.wecom.text import split_text
-from handlers.outcome import Card, CardUpdate, File, Image, Outcome, Reply, Text
+from handlers.outcome import Card, CardUpdate, File, Image, Notification, Outcome, Reply, Text
 from models.base import utcnow
 from models.db import Database
-from models.messages import OutboundMessage, OutboxStatus
+from models.messages import OutboundMessage, OutboxStatus, queued_keys
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,36 @@ def already_queued(session: Session, dedup_key: str) -> bool:
     """Tell whether a message with this dedup key (its first part) is in the outbox."""
     first_part = f"{dedup_key}:0"
     return session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedup_key == first_part)) is not None
+
+
+def enqueue_notifications(session: Session, notifications: list[Notification]) -> int:
+    """Store many notifications with one dedup lookup per 500 keys and one INSERT; return the rows stored.
+
+    Scheduled jobs notify hundreds of people at once; `enqueue_reply` per notification costs two
+    round trips each. A key seen before, or twice in `notifications`, is stored once.
+    """
+    seen = queued_keys(session, [n.dedup_key for n in notifications if n.dedup_key])
+    if seen:
+        log.info("outbox rows skipped: %d dedup keys already queued", len(seen))
+    now = utcnow()
+    rows = []
+    for notification in notifications:
+        key = notification.dedup_key
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        rows.extend(
+            {
+                "recipient": notification.recipient, "kind": payload["msgtype"], "payload": payload,
+                "dedup_key": f"{key}:{index}" if key else None, "not_before": now,
+            }
+            for index, payload in enumerate(_payloads(notification.reply))
+        )
+    if rows:
+        # A Core INSERT of many rows skips the ORM's per-object bookkeeping.
+        session.execute(insert(OutboundMessage), rows)
+    return len(rows)
 
 
 def enqueue_kf_reply(

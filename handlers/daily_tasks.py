@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from handlers.context import Context, DomainError
 from handlers.outcome import Notification, Outcome, Text
-# The pool's own idle-and-not-exempt rule, so the list names the customers the pool would release.
-from handlers.pool import _idle_before as pool_idle_before
+from handlers.pool_release import idle_before as pool_idle_before
 from handlers.stage_limits import already_queued, first_per_group, overdue_by_owner
 from handlers.wording import daily_tasks as wording
 from handlers.wording.format import local_day

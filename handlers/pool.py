@@ -2,11 +2,9 @@
 scheduled release of customers their owners stopped following up."""
 
 import logging
-import uuid
-from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from handlers.access import can_see_customer
@@ -16,10 +14,7 @@ from handlers.customers import find_customers
 from handlers.outcome import Notification, Outcome, Text
 from handlers.wording import pool as wording
 from handlers.wording.format import local_day
-from models.base import UTCDateTime
-from models.commerce import Contract, Payment
 from models.crm import Customer
-from models.messages import OutboundMessage
 from models.org import Role, User
 from models.pool import PoolEvent, PoolEventKind
 from models.rules import PoolRules
@@ -29,7 +24,6 @@ log = logging.getLogger(__name__)
 DIRECTORS = (Role.REGIONAL_DIRECTOR, Role.SALES_DIRECTOR)
 HOLDER_ROLES = (Role.REP, Role.REGIONAL_DIRECTOR, Role.SALES_DIRECTOR)
 POOL_LIST_LIMIT = 20
-OWNERSHIP_STARTS = (PoolEventKind.CLAIM, PoolEventKind.ASSIGN)
 OWNERSHIP_LOSSES = (PoolEventKind.RELEASE, PoolEventKind.TAKE_BACK)
 
 
@@ -217,144 +211,3 @@ def _change_owner(ctx: Context, customer: Customer, to_owner: User | None, kind:
         "pool owner changed: customer_id=%d kind=%s from=%s to=%s actor=%d",
         customer.id, kind, from_owner_id, to_owner.id if to_owner else None, ctx.actor.id,
     )
-
-
-# -- scheduled release and warning -----------------------------------------------------------
-
-
-def _last_touch():
-    """SQL: when the owner last followed up the customer, else when the customer was created."""
-    return func.coalesce(Customer.last_follow_up_at, Customer.created_at)
-
-
-def _idle_before(rules: PoolRules, cutoff: datetime):
-    """SQL: the customer is owned, untouched since `cutoff` and not exempt from release.
-
-    A claim or assignment to the current owner since `cutoff` counts as a touch, so a customer
-    just claimed from the pool is not released again at once.
-    """
-    started_since = exists().where(
-        PoolEvent.customer_id == Customer.id,
-        PoolEvent.to_owner_id == Customer.owner_id,
-        PoolEvent.kind.in_(OWNERSHIP_STARTS),
-        PoolEvent.at >= cutoff,
-    )
-    conditions = [Customer.owner_id.is_not(None), _last_touch() < cutoff, ~started_since]
-    if rules.exempt_open_contracts:
-        open_contract = exists().where(
-            Contract.customer_id == Customer.id, Contract.status.not_in(rules.closed_contract_statuses)
-        )
-        conditions.append(~open_contract)
-    if rules.exempt_payments_due:
-        payment_due = exists().where(
-            Payment.customer_id == Customer.id, Payment.planned_on.is_not(None), Payment.received_on.is_(None)
-        )
-        conditions.append(~payment_due)
-    return and_(*conditions)
-
-
-def _already_queued(session: Session, dedup_key: str) -> bool:
-    """Return whether the outbox has a notification with this key (`enqueue_reply` appends part numbers)."""
-    first_part = f"{dedup_key}:0"
-    return session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedup_key == first_part)) is not None
-
-
-def release_idle_customers(session: Session, rules: PoolRules, now: datetime) -> list[Notification]:
-    """Move every idle, non-exempt customer to the pool in two set-based statements.
-
-    Returns one notification per former owner and one per director of a former owner, each
-    listing all of that person's customers released in this run.
-    """
-    batch = uuid.uuid4().hex
-    reason = f"{rules.release_after_days} 天未跟进"
-    idle = (
-        select(
-            Customer.id, Customer.owner_id, literal(PoolEventKind.RELEASE.value), literal(reason),
-            literal(batch), literal(now, UTCDateTime()),
-        )
-        .where(_idle_before(rules, rules.release_cutoff(now)))
-        .with_for_update(of=Customer)
-    )
-    session.execute(
-        insert(PoolEvent).from_select(["customer_id", "from_owner_id", "kind", "reason", "batch", "at"], idle)
-    )
-    released_ids = select(PoolEvent.customer_id).where(PoolEvent.batch == batch)
-    result = session.execute(
-        update(Customer).where(Customer.id.in_(released_ids)).values(owner_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    log.info("pool release: customers=%d batch=%s", result.rowcount, batch)
-    if not result.rowcount:
-        return []
-    return _release_notifications(session, rules, now, batch)
-
-
-def _release_notifications(session: Session, rules: PoolRules, now: datetime, batch: str) -> list[Notification]:
-    rows = session.execute(
-        select(PoolEvent.customer_id, PoolEvent.from_owner_id, Customer.name, Customer.last_follow_up_at)
-        .join(Customer, Customer.id == PoolEvent.customer_id)
-        .where(PoolEvent.batch == batch)
-        .order_by(PoolEvent.from_owner_id, Customer.name)
-    ).all()
-    owner_ids = {row.from_owner_id for row in rows}
-    owners = {u.id: u for u in session.scalars(select(User).where(User.id.in_(owner_ids))).unique()}
-    today = local_day(now)
-
-    by_owner: dict[int, list] = defaultdict(list)
-    for row in rows:
-        by_owner[row.from_owner_id].append(row)
-    by_director: dict[int, dict[str, list[str]]] = defaultdict(dict)
-
-    notifications = []
-    for owner_id, owned in by_owner.items():
-        owner = owners[owner_id]
-        listed = [(row.name, local_day(row.last_follow_up_at) if row.last_follow_up_at else None) for row in owned]
-        text = wording.released_notice(listed, rules.release_after_days, rules.claim_cooldown_days, today)
-        key = f"pool-release:{today}:{owner.userid}:{owned[0].customer_id}"
-        notifications.append(Notification(owner.userid, Text(text), dedup_key=key))
-        if owner.manager_id is not None:
-            by_director[owner.manager_id][owner.name] = [row.name for row in owned]
-
-    directors = {u.id: u for u in session.scalars(select(User).where(User.id.in_(by_director))).unique()}
-    for director_id, team in by_director.items():
-        director = directors[director_id]
-        first_customer_id = min(row.customer_id for row in rows if owners[row.from_owner_id].manager_id == director_id)
-        key = f"pool-release:{today}:{director.userid}:{first_customer_id}"
-        text = wording.released_team_notice(team, rules.release_after_days)
-        notifications.append(Notification(director.userid, Text(text), dedup_key=key))
-    return [n for n in notifications if not _already_queued(session, n.dedup_key)]
-
-
-def warn_idle_customers(session: Session, rules: PoolRules, now: datetime) -> list[Notification]:
-    """Warn each owner, once a day, of their customers due to go back to the pool soon."""
-    latest_start = (
-        select(func.max(PoolEvent.at))
-        .where(
-            PoolEvent.customer_id == Customer.id,
-            PoolEvent.to_owner_id == Customer.owner_id,
-            PoolEvent.kind.in_(OWNERSHIP_STARTS),
-        )
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(Customer.id, Customer.name, Customer.owner_id, _last_touch().label("touched_at"), latest_start.label("started_at"))
-        .where(_idle_before(rules, rules.warning_cutoff(now)))
-        .order_by(Customer.owner_id, Customer.name)
-    ).all()
-    today = local_day(now)
-
-    due_by_owner: dict[int, list] = defaultdict(list)
-    for row in rows:
-        touched_at = max(row.touched_at, row.started_at) if row.started_at else row.touched_at
-        release_at = rules.release_time(touched_at)
-        if release_at > now:  # an overdue customer is the release job's, not a warning's
-            due_by_owner[row.owner_id].append((row.name, local_day(release_at)))
-
-    owners = {u.id: u for u in session.scalars(select(User).where(User.id.in_(due_by_owner))).unique()}
-    notifications = []
-    for owner_id, due in due_by_owner.items():
-        owner = owners[owner_id]
-        key = f"pool-warning:{today}:{owner.userid}"
-        notifications.append(Notification(owner.userid, Text(wording.warning_notice(due, today)), dedup_key=key))
-    log.info("pool warning: customers=%d owners=%d", sum(len(d) for d in due_by_owner.values()), len(notifications))
-    return [n for n in notifications if not _already_queued(session, n.dedup_key)]

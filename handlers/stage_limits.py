@@ -24,7 +24,7 @@ from handlers.wording.format import local_day
 from models.base import UTCDateTime
 from models.crm import Customer
 from models.discipline import StageAlert
-from models.messages import OutboundMessage
+from models.messages import queued_keys
 from models.org import User
 from models.pipeline import Opportunity, OpportunityStatus
 from models.rules import PipelineRules
@@ -33,7 +33,6 @@ from models.stages import Stage
 log = logging.getLogger(__name__)
 
 MAX_LISTED = wording.MAX_LISTED
-KEY_BATCH = 500  # dedup keys per IN list
 
 
 @dataclass(frozen=True)
@@ -128,14 +127,11 @@ def overdue_by_owner(session: Session, rules: PipelineRules, today: date, owners
     ).where(overdue_condition(rules, today))
     if owners is not None:
         query = query.where(Opportunity.owner_id.in_(owners))
-    # Customer names are joined after ranking, so only the listed rows pay for the join.
+    # Customer names are looked up after ranking, one index probe per listed row. PostgreSQL
+    # cannot estimate how many rows the rank filter keeps, and as a join it hashed all customers.
     rows = ranked(query, "owner_id", ["stage_entered_at", "opportunity_id"])
-    listed = (
-        select(rows, Customer.name.label("customer"))
-        .join(Customer, Customer.id == rows.c.customer_id)
-        .where(rows.c.rank <= limit)
-        .order_by(rows.c.owner_id, rows.c.rank)
-    )
+    customer = select(Customer.name).where(Customer.id == rows.c.customer_id).scalar_subquery()
+    listed = select(rows, customer.label("customer")).where(rows.c.rank <= limit).order_by(rows.c.owner_id, rows.c.rank)
     result: dict[int, tuple[int, list[OverdueItem]]] = {}
     for row in session.execute(listed):
         total, items = result.setdefault(row.owner_id, (row.total, []))
@@ -180,18 +176,8 @@ def insert_new_rows(session: Session, table, columns: list[str], rows: Select) -
 
 
 def already_queued(session: Session, prefix: str, userids: list[str]) -> set[str]:
-    """Return those of `userids` that have a queued message with dedup key `prefix<userid>`.
-
-    Exact keys, not a LIKE prefix, so that PostgreSQL reads the unique index whatever the collation.
-    """
-    sent = set()
-    for start in range(0, len(userids), KEY_BATCH):
-        batch = userids[start:start + KEY_BATCH]
-        # enqueue_reply appends ":<part>" to the key, and part 0 exists for every message.
-        keys = [f"{prefix}{userid}:0" for userid in batch]
-        found = session.scalars(select(OutboundMessage.dedup_key).where(OutboundMessage.dedup_key.in_(keys)))
-        sent.update(key[len(prefix):-len(":0")] for key in found)
-    return sent
+    """Return those of `userids` that have a queued message with dedup key `prefix<userid>`."""
+    return {key[len(prefix):] for key in queued_keys(session, [f"{prefix}{userid}" for userid in userids])}
 
 
 def _record_new_stays(session: Session, rules: PipelineRules, now: datetime, today: date) -> int:
@@ -200,6 +186,14 @@ def _record_new_stays(session: Session, rules: PipelineRules, now: datetime, tod
         Opportunity.id, Opportunity.stage, Opportunity.stage_entered_at, Opportunity.owner_id,
         literal(now, UTCDateTime()),
     ).where(overdue_condition(rules, today), _reachable_owner())
+    if session.scalar(select(StageAlert.id).limit(1)) is not None:
+        # Most overdue stays were recorded on earlier days. Leaving them out halves the time
+        # ON CONFLICT takes to reject them. Against an empty table the anti join is skipped;
+        # see insert_new_rows for what PostgreSQL would do there.
+        recorded = exists().where(
+            StageAlert.opportunity_id == Opportunity.id, StageAlert.stage_entered_at == Opportunity.stage_entered_at
+        )
+        new_stays = new_stays.where(~recorded)
     columns = ["opportunity_id", "stage", "stage_entered_at", "owner_id", "first_reminded_at"]
     return insert_new_rows(session, StageAlert, columns, new_stays)
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -14,15 +14,22 @@ class Customer(Base):
     """A customer company; `owner_id` is None while it sits in the public pool (公海)."""
 
     __tablename__ = "customers"
+    __table_args__ = (
+        # The pool release's scan: owned customers by the time of their last touch (migration 0007).
+        Index(
+            "ix_customers_owned_idle_since", text("coalesce(last_follow_up_at, created_at)"),
+            postgresql_where=text("owner_id IS NOT NULL"), sqlite_where=text("owner_id IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     aliases: Mapped[list] = mapped_column(default=list)
-    region: Mapped[str | None] = mapped_column(String(50), index=True)
+    region: Mapped[str | None] = mapped_column(String(50))
     industry: Mapped[str | None] = mapped_column(String(50))
     tags: Mapped[list] = mapped_column(default=list)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    last_follow_up_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_follow_up_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     owner: Mapped[User | None] = relationship(lazy="joined")

@@ -3,8 +3,8 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base, utcnow
 
@@ -72,3 +72,21 @@ class OutboundMessage(Base):
     claimed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+KEY_BATCH = 500  # dedup keys per IN list
+
+
+def queued_keys(session: Session, dedup_keys: list[str]) -> set[str]:
+    """Return those of `dedup_keys` that name a message in the outbox.
+
+    A message stored in parts has keys `<dedup_key>:<part>`, and part 0 always exists. The
+    lookup uses exact keys, not a LIKE prefix, so that PostgreSQL reads the unique index
+    whatever the collation.
+    """
+    found = set()
+    for start in range(0, len(dedup_keys), KEY_BATCH):
+        first_parts = [f"{key}:0" for key in dedup_keys[start:start + KEY_BATCH]]
+        stored = session.scalars(select(OutboundMessage.dedup_key).where(OutboundMessage.dedup_key.in_(first_parts)))
+        found.update(key.removesuffix(":0") for key in stored)
+    return found

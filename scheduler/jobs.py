@@ -9,12 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from bot.outbox import enqueue_reply
+from bot.outbox import enqueue_notifications
 from bot.runtime import Runtime
-from handlers import pool, service_followup
-from handlers.outcome import Notification
+from handlers import service_followup
+from handlers.pool_release import release_idle_customers, warn_idle_customers
 from models.rules import load_rules
 
 
@@ -28,28 +26,23 @@ class JobSpec:
     description: str = ""
 
 
-def _enqueue(session: Session, notifications: list[Notification]) -> None:
-    for notification in notifications:
-        enqueue_reply(session, notification.recipient, notification.reply, dedup_key=notification.dedup_key)
-
-
 def pool_release(runtime: Runtime, now: datetime) -> None:
     rules = load_rules(runtime.settings.pipeline_rules_path).pool
     with runtime.db.session() as session:
-        _enqueue(session, pool.release_idle_customers(session, rules, now))
+        enqueue_notifications(session, release_idle_customers(session, rules, now))
     runtime.outbox_signal.set()
 
 
 def pool_warning(runtime: Runtime, now: datetime) -> None:
     rules = load_rules(runtime.settings.pipeline_rules_path).pool
     with runtime.db.session() as session:
-        _enqueue(session, pool.warn_idle_customers(session, rules, now))
+        enqueue_notifications(session, warn_idle_customers(session, rules, now))
     runtime.outbox_signal.set()
 
 
 def service_request_chase(runtime: Runtime, now: datetime) -> None:
     with runtime.db.session() as session:
-        _enqueue(session, service_followup.chase_overdue_requests(session, now))
+        enqueue_notifications(session, service_followup.chase_overdue_requests(session, now))
     runtime.outbox_signal.set()
 
 

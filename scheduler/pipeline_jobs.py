@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.outbox import enqueue_notifications
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers.approvals import chase_pending_approvals
@@ -18,7 +19,7 @@ from handlers.stage_limits import stage_overdue_sweep
 from handlers.stage_rules import notify_by_rules
 from models.approval_rules import load_approval_rules
 from models.rules import load_rules
-from scheduler.jobs import JobSpec, _enqueue
+from scheduler.jobs import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def is_past(now: datetime, local_time: str, timezone: str) -> bool:
 def stage_overdue(runtime: Runtime, now: datetime) -> None:
     rules = load_rules(runtime.settings.pipeline_rules_path)
     with runtime.db.session() as session:
-        _enqueue(session, stage_overdue_sweep(session, rules, now))
+        enqueue_notifications(session, stage_overdue_sweep(session, rules, now))
     runtime.outbox_signal.set()
 
 
@@ -41,7 +42,7 @@ def stage_rules(runtime: Runtime, now: datetime) -> None:
     rules = load_rules(runtime.settings.pipeline_rules_path)
     lookback = timedelta(hours=runtime.settings.stage_rule_lookback_hours)
     with runtime.db.session() as session:
-        _enqueue(session, notify_by_rules(session, rules, now, lookback))
+        enqueue_notifications(session, notify_by_rules(session, rules, now, lookback))
     runtime.outbox_signal.set()
 
 
@@ -54,7 +55,7 @@ def _send_daily(runtime: Runtime, now: datetime, build, latest: str, job: str) -
         return
     rules = load_rules(settings.pipeline_rules_path)
     with runtime.db.session() as session:
-        _enqueue(session, build(session, rules, DailyTargets.from_settings(settings), now))
+        enqueue_notifications(session, build(session, rules, DailyTargets.from_settings(settings), now))
     runtime.outbox_signal.set()
 
 
@@ -69,7 +70,7 @@ def daily_summary(runtime: Runtime, now: datetime) -> None:
 def approval_chase(runtime: Runtime, now: datetime) -> None:
     rules = load_approval_rules(runtime.settings.approval_rules_path)
     with runtime.db.session() as session:
-        _enqueue(session, chase_pending_approvals(session, now, rules))
+        enqueue_notifications(session, chase_pending_approvals(session, now, rules))
     runtime.outbox_signal.set()
 
 

@@ -4,6 +4,9 @@ from datetime import date
 
 from handlers.wording.format import day, fit_reply, local_day
 
+RELEASE_LISTED = 20  # customers named in an owner's release notice; 2,048 bytes hold about 30
+TEAM_LISTED = 5  # customers named per former owner in a director's release notice
+
 NOT_FOUND = "没有找到「{query}」。发「公海」查看可以领取的客户。"
 NOT_IN_POOL = "公海里没有「{query}」。发「公海」查看可以领取的客户。"
 ALREADY_YOURS = "「{name}」已经是你的客户了。"
@@ -90,21 +93,26 @@ def taken_back_notice(director: str, name: str, reason: str | None, cooldown_day
     return f"{director}把你的客户「{name}」收回到了公海{because}。{cooldown_days} 天内你不能再领取它。"
 
 
-def released_notice(customers: list[tuple[str, date | None]], release_after_days: int, cooldown_days: int, today: date) -> str:
-    """List an owner's customers released to the pool, each with its last follow-up date."""
-    lines = [f"📤 以下 {len(customers)} 个客户超过 {release_after_days} 天没有跟进,已自动回到公海:"]
+def released_notice(
+    customers: list[tuple[str, date | None]], total: int, release_after_days: int, cooldown_days: int, today: date
+) -> str:
+    """Name an owner's first customers released to the pool, each with its last follow-up date, and count the rest."""
+    lines = [f"📤 以下 {total} 个客户超过 {release_after_days} 天没有跟进,已自动回到公海:"]
     for name, last in customers:
         lines.append(f"· {name}(最近跟进 {day(last, today) if last else '无'})")
+    if total > len(customers):
+        lines.append(f"……另有 {total - len(customers)} 个,发「公海」可以查看。")
     lines.append(f"{cooldown_days} 天内你不能再领取它们;如需继续跟进,请联系区域总监分配。")
     return fit_reply("\n".join(lines))
 
 
-def released_team_notice(by_owner: dict[str, list[str]], release_after_days: int) -> str:
-    """List a director's team's released customers, grouped by their former owner."""
-    count = sum(len(names) for names in by_owner.values())
+def released_team_notice(by_owner: dict[str, tuple[int, list[str]]], release_after_days: int) -> str:
+    """Count a director's team's released customers per former owner, naming the first few of each."""
+    count = sum(total for total, _ in by_owner.values())
     lines = [f"📤 你的团队有 {count} 个客户超过 {release_after_days} 天没有跟进,已自动回到公海:"]
-    for owner, names in by_owner.items():
-        lines.append(f"· {owner}:{'、'.join(names)}")
+    for owner, (total, names) in by_owner.items():
+        more = f" 等 {total} 个" if total > len(names) else ""
+        lines.append(f"· {owner}:{'、'.join(names)}{more}")
     lines.append("可以发「分配 客户 给 姓名」重新分配。")
     return fit_reply("\n".join(lines))
 

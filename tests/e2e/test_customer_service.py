@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.emulator.kf import kf_event_xml
-from bot.outbox import enqueue_kf_reply
+from bot.outbox import enqueue_kf_reply, enqueue_notifications
 from handlers.outcome import Text
 from handlers.service_followup import chase_overdue_requests
 from models.commerce import Contract, Payment, Shipment
@@ -26,7 +26,6 @@ from models.service import (
     KfMessageLog,
     ServiceRequest,
 )
-from scheduler.jobs import _enqueue
 
 HENGDA = "苏州恒达建材有限公司"
 HONGYUAN = "无锡宏远建设集团有限公司"
@@ -297,11 +296,11 @@ def test_overdue_request_chased_then_closed(live_bot, customers, orders):
         assert chase_overdue_requests(session, respond_by - timedelta(minutes=1)) == []
         late = chase_overdue_requests(session, respond_by + timedelta(minutes=1))
         assert [n.recipient for n in late] == ["zhangwei"]
-        _enqueue(session, late)
-        _enqueue(session, chase_overdue_requests(session, respond_by + timedelta(minutes=16)))
+        enqueue_notifications(session, late)
+        enqueue_notifications(session, chase_overdue_requests(session, respond_by + timedelta(minutes=16)))
         much_later = chase_overdue_requests(session, respond_by + (respond_by - created))
         assert [n.recipient for n in much_later] == ["zhangwei", "zhaomin"]
-        _enqueue(session, much_later)
+        enqueue_notifications(session, much_later)
     live_bot.wait_idle()
     reminders = [m["content"] for m in live_bot.inspector.messages(touser="zhangwei") if number in m["content"]]
     assert sum(text.startswith("⏰") for text in reminders) == 1

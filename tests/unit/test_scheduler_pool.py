@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.runtime import Runtime
 from handlers.wording.format import day
@@ -195,3 +195,29 @@ def test_warning_skips_overdue_and_released(runtime, db, start):
     assert HENGDA in release
     assert HENGDA not in warning
     assert HONGYUAN in warning
+
+
+def test_long_release_lists_first_customers_and_counts_the_rest(runtime, db, start):
+    owner_id = _user_id(db, "zhangwei")
+    idle_since = start - timedelta(days=20)
+    with db.session() as session:
+        session.execute(update(Customer).values(last_follow_up_at=start + timedelta(days=10)))
+        session.add_all(
+            Customer(name=f"测试批量客户{n:02d}有限公司", owner_id=owner_id, last_follow_up_at=idle_since, created_at=idle_since)
+            for n in range(25)
+        )
+
+    pool_release(runtime, start + timedelta(days=1))
+
+    [to_rep] = _outbox(db)["zhangwei"]
+    assert to_rep.startswith("📤 以下 25 个客户超过 15 天没有跟进")
+    assert "测试批量客户00有限公司" in to_rep and "测试批量客户19有限公司" in to_rep
+    assert "测试批量客户20有限公司" not in to_rep
+    assert "……另有 5 个,发「公海」可以查看。" in to_rep
+    assert to_rep.endswith("请联系区域总监分配。")  # the cooldown line is never cut off
+    [to_director] = _outbox(db)["zhaomin"]
+    assert "你的团队有 25 个客户" in to_director
+    assert "张伟:测试批量客户00有限公司、测试批量客户01有限公司、测试批量客户02有限公司、测试批量客户03有限公司、测试批量客户04有限公司 等 25 个" in to_director
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_id.is_(None))) == 25
+        assert session.scalar(select(func.count()).select_from(PoolEvent).where(PoolEvent.from_owner_id == owner_id)) == 25
