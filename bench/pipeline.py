@@ -9,6 +9,11 @@ job runs in its own transaction and writes its outbox rows. At the end the datab
     .venv/bin/python bench/pipeline.py [--customers 1000000] [--opportunities 1000000] [--reps 1000]
     .venv/bin/python bench/pipeline.py --template   # generate once into a kept template, then copy it
 
+With `--history 31` the jobs first run untimed on each working day of the 31 days before
+Monday, as if the system had been running for a month: every overdue stay is then recorded on
+the day it became overdue, and escalations fall due a few at a time. Without it, Monday is a
+first deployment that records every overdue stay at once, and Wednesday escalates them all.
+
 With `--template` the generated data is kept in `zhongshu_bench_pipeline_template`, and later
 runs with `--template` copy it instead of generating again (a copy takes seconds, generating
 minutes). The template is not dropped; `--drop-template` drops it and exits.
@@ -22,7 +27,7 @@ import argparse
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -200,7 +205,21 @@ def prepare(admin_url: str, parameters: dict, use_template: bool) -> str:
     return copy_template(admin_url) if use_template else url
 
 
-def run(admin_url: str, customers: int, opportunities: int, reps: int, keep: bool, use_template: bool) -> bool:
+def run_history(runtime: Runtime, rules, days: int) -> None:
+    """Run the release and the sweep on each working day of the `days` before SWEEP_DAYS, untimed."""
+    started = time.perf_counter()
+    first = SWEEP_DAYS[0] - timedelta(days=days)
+    for offset in range(days):
+        now = first + timedelta(days=offset)
+        if rules.calendar.is_working_day(now.date()):
+            pool_release(runtime, now)
+            stage_overdue(runtime, now)
+    print(f"ran the jobs on the working days since {first:%d %b} in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def run(
+    admin_url: str, customers: int, opportunities: int, reps: int, keep: bool, use_template: bool, history: int
+) -> bool:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
     print(f"commit {commit}, load average {' '.join(load)}", flush=True)
@@ -214,7 +233,8 @@ def run(admin_url: str, customers: int, opportunities: int, reps: int, keep: boo
     rules = load_rules()
     passed = True
     try:
-
+        if history:
+            run_history(runtime, rules, history)
         for now in SWEEP_DAYS:
             outbox_before = _outbox_rows(runtime)
             released_before = _count(runtime, select(func.count()).select_from(PoolEvent))
@@ -263,13 +283,14 @@ def main() -> int:
     parser.add_argument("--opportunities", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the database for inspection")
+    parser.add_argument("--history", type=int, default=0, metavar="DAYS", help="run the jobs untimed on the working days of the DAYS before Monday")
     parser.add_argument("--template", action="store_true", help=f"copy {TEMPLATE}, generating it first if missing")
     parser.add_argument("--drop-template", action="store_true", help=f"drop {TEMPLATE} and exit")
     args = parser.parse_args()
     if args.drop_template:
         drop_database(args.admin_url, TEMPLATE)
         return 0
-    return 0 if run(args.admin_url, args.customers, args.opportunities, args.reps, args.keep, args.template) else 1
+    return 0 if run(args.admin_url, args.customers, args.opportunities, args.reps, args.keep, args.template, args.history) else 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, func, insert, literal, select, tuple_, upda
 from sqlalchemy.orm import Session
 
 from handlers.outcome import Notification, Text
-from handlers.stage_limits import first_per_group
+from handlers.stage_limits import ranked
 from handlers.wording import pool as wording
 from handlers.wording.format import local_day
 from models.base import UTCDateTime
@@ -120,13 +120,28 @@ def _release_in_two_steps(session: Session, idle, values: list, batch: str) -> i
 
 
 def _released_rows(session: Session, batch: str):
-    """Return the batch's first RELEASE_LISTED customers per former owner by name, with `rank` and `total`."""
-    query = (
-        select(PoolEvent.customer_id, PoolEvent.from_owner_id, Customer.name, Customer.last_follow_up_at)
-        .join(Customer, Customer.id == PoolEvent.customer_id)
-        .where(PoolEvent.batch == batch)
+    """Return the batch's first RELEASE_LISTED customers per former owner, with `rank` and `total`.
+
+    Ranked by customer id on the events alone; names and follow-up dates are looked up for the
+    listed rows only, because a day's batch can release tens of thousands of customers.
+    """
+    query = select(PoolEvent.customer_id, PoolEvent.from_owner_id).where(PoolEvent.batch == batch)
+    rows = ranked(query, "from_owner_id", ["customer_id"])
+    customer = select(Customer.name, Customer.last_follow_up_at).where(Customer.id == rows.c.customer_id)
+    name = customer.with_only_columns(Customer.name).scalar_subquery()
+    followed_up = customer.with_only_columns(Customer.last_follow_up_at).scalar_subquery()
+    listed = (
+        select(rows, name.label("name"), followed_up.label("last_follow_up_at"))
+        .where(rows.c.rank <= wording.RELEASE_LISTED)
+        .order_by(rows.c.from_owner_id, rows.c.rank)
     )
-    return first_per_group(session, query, "from_owner_id", ["name", "customer_id"], wording.RELEASE_LISTED)
+    return session.execute(listed).all()
+
+
+def _people(session: Session, user_ids: list[int]) -> dict:
+    """Return the id, WeCom UserID, name and manager of each user, by id, without loading User objects."""
+    rows = session.execute(select(User.id, User.userid, User.name, User.manager_id).where(User.id.in_(user_ids)))
+    return {row.id: row for row in rows}
 
 
 def _release_notifications(session: Session, rules: PoolRules, now: datetime, batch: str) -> list[Notification]:
@@ -134,14 +149,15 @@ def _release_notifications(session: Session, rules: PoolRules, now: datetime, ba
     by_owner: dict[int, list] = defaultdict(list)
     for row in rows:
         by_owner[row.from_owner_id].append(row)
-    owners = {u.id: u for u in session.scalars(select(User).where(User.id.in_(list(by_owner)))).unique()}
+    owners = _people(session, list(by_owner))
     today = local_day(now)
 
     notifications = []
     by_director: dict[int, dict[str, tuple[int, list[str]]]] = defaultdict(dict)
-    first_customer: dict[int, int] = {}  # director id -> lowest first-listed customer id of the team
+    first_customer: dict[int, int] = {}  # director id -> lowest customer id released from the team
     for owner_id, owned in by_owner.items():
         owner, total, first = owners[owner_id], owned[0].total, owned[0].customer_id
+        owned.sort(key=lambda row: row.name)
         listed = [(row.name, local_day(row.last_follow_up_at) if row.last_follow_up_at else None) for row in owned]
         text = wording.released_notice(listed, total, rules.release_after_days, rules.claim_cooldown_days, today)
         notifications.append(Notification(owner.userid, Text(text), dedup_key=f"pool-release:{today}:{owner.userid}:{first}"))
@@ -149,7 +165,7 @@ def _release_notifications(session: Session, rules: PoolRules, now: datetime, ba
             by_director[owner.manager_id][owner.name] = (total, [row.name for row in owned[:wording.TEAM_LISTED]])
             first_customer[owner.manager_id] = min(first_customer.get(owner.manager_id, first), first)
 
-    directors = {u.id: u for u in session.scalars(select(User).where(User.id.in_(list(by_director)))).unique()}
+    directors = _people(session, list(by_director))
     for director_id, team in by_director.items():
         director = directors[director_id]
         key = f"pool-release:{today}:{director.userid}:{first_customer[director_id]}"

@@ -26,7 +26,7 @@ class StageAlert(Base):
     opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"))
     stage: Mapped[str] = mapped_column(String(20))
     stage_entered_at: Mapped[datetime]
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     first_reminded_at: Mapped[datetime]
     escalated_at: Mapped[datetime | None]
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
