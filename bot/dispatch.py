@@ -6,14 +6,15 @@ the inbox row marked done commit together.
 
 import logging
 import time
+
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot import conversation, kf_channel
 from bot.inbox import MAX_ATTEMPTS
 from bot.outbox import enqueue_outcome
 from bot.runtime import Runtime
+
 # Importing approvals registers its card-click handler, and quotes and contracts their approval hooks.
 from handlers import approvals, cards, contracts, media, quotes  # noqa: F401
 from handlers.cards import CardClick
@@ -21,6 +22,7 @@ from handlers.context import Context, DomainError
 from handlers.outcome import Outcome
 from handlers.wording import common as wording
 from models.base import utcnow
+from models.db import retry_if_locked
 from models.messages import InboundMessage, InboxStatus
 from models.org import User
 
@@ -86,31 +88,17 @@ def _process_in_transaction(runtime: Runtime, session: Session, message: Inbound
     return intent
 
 
-# SQLite fails a transaction at once ("database is locked") when it read before another
-# writer committed and then tries to write; running the whole transaction again succeeds.
-SQLITE_LOCK_RETRIES = 3
-
-
-def _run_with_lock_retries(runtime: Runtime, message_id: int) -> str:
-    for attempt in range(1, SQLITE_LOCK_RETRIES + 1):
-        try:
-            with runtime.db.session() as session:
-                message = session.get(InboundMessage, message_id)
-                return _process_in_transaction(runtime, session, message)
-        except OperationalError as error:
-            locked = runtime.db.is_sqlite and "database is locked" in str(error)
-            if not locked or attempt == SQLITE_LOCK_RETRIES:
-                raise
-            log.warning("sqlite locked, retrying message: inbox_id=%d attempt=%d", message_id, attempt)
-            time.sleep(0.05 * attempt)
-    raise AssertionError("unreachable: the last attempt returns or raises")
+def _process(runtime: Runtime, message_id: int) -> str:
+    with runtime.db.session() as session:
+        message = session.get(InboundMessage, message_id)
+        return _process_in_transaction(runtime, session, message)
 
 
 def process_message(runtime: Runtime, message_id: int) -> None:
     """Process one claimed inbox message; on an unexpected error, tell the sender and keep the error."""
     started = time.perf_counter()
     try:
-        intent = _run_with_lock_retries(runtime, message_id)
+        intent = retry_if_locked(runtime.db, lambda: _process(runtime, message_id), f"message {message_id}")
     except Exception as error:
         log.exception("message processing failed: inbox_id=%d", message_id)
         _mark_failed(runtime, message_id, error)

@@ -1,13 +1,21 @@
 """Engine and session factory for one database URL."""
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# SQLite fails a transaction at once ("database is locked") when it read before another
+# writer committed and then tries to write; running the whole transaction again succeeds.
+SQLITE_LOCK_RETRIES = 3
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -52,3 +60,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def retry_if_locked(db: Database, work: Callable[[], T], what: str) -> T:
+    """Run `work`, which opens and commits its own transactions; on SQLite, run it again when
+    it failed on a stale lock, up to SQLITE_LOCK_RETRIES times in all. `what` names it in logs.
+
+    Only idempotent work may be retried: a message's processing, a scheduled job.
+    """
+    for attempt in range(1, SQLITE_LOCK_RETRIES + 1):
+        try:
+            return work()
+        except OperationalError as error:
+            locked = db.is_sqlite and "database is locked" in str(error)
+            if not locked or attempt == SQLITE_LOCK_RETRIES:
+                raise
+            log.warning("sqlite locked, retrying %s: attempt=%d", what, attempt)
+            time.sleep(0.05 * attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.runtime import Runtime
 from bot.settings import Settings
 from models.base import utcnow
-from models.db import Database
+from models.db import Database, retry_if_locked
 from models.jobs import JobRun
 from scheduler.jobs import JOBS, JobSpec
 from scheduler.leader import DatabaseLeaderLock, LeaderLock, StoreLeaderLock
@@ -114,7 +114,7 @@ class JobScheduler:
         started = time.perf_counter()
         error = None
         try:
-            job.run(self.runtime, now)
+            retry_if_locked(self.runtime.db, lambda: job.run(self.runtime, now), f"job {job_id}")
             status = "ok"
         except Exception as exc:
             log.exception("job failed: job_id=%s", job_id)

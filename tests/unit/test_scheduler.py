@@ -2,12 +2,14 @@
 record of each job's runs."""
 
 import os
+import sqlite3
 import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.runtime import Runtime
 from bot.stores import MemoryStore, RedisStore
@@ -178,3 +180,23 @@ def test_started_scheduler_leads_then_releases(runtime, db):
     else:
         with db.session() as session:
             assert session.scalars(select(SchedulerLease)).all() == []
+
+
+def test_job_rerun_after_a_stale_sqlite_lock(runtime, db):
+    """SQLite fails a transaction whose read went stale with "database is locked"; the job runs
+    again. On PostgreSQL the same error is a real failure and is not retried."""
+    attempts = []
+
+    def locked_once(runtime, now):
+        attempts.append(now)
+        if len(attempts) == 1:
+            raise OperationalError("INSERT INTO job_runs …", {}, sqlite3.OperationalError("database is locked"))
+
+    jobs = (JobSpec("locked_once", locked_once),)
+    scheduler = JobScheduler(runtime, DatabaseLeaderLock(db, "host-a", LEASE), jobs)
+    if db.is_sqlite:
+        assert scheduler.run_job("locked_once") == "ok"
+        assert len(attempts) == 2
+    else:
+        assert scheduler.run_job("locked_once") == "failed"
+        assert len(attempts) == 1
