@@ -63,10 +63,11 @@ class Database:
 
 
 def retry_if_locked(db: Database, work: Callable[[], T], what: str) -> T:
-    """Run `work`, which opens and commits its own transactions; on SQLite, run it again when
-    it failed on a stale lock, up to SQLITE_LOCK_RETRIES times in all. `what` names it in logs.
+    """Run `work`, which opens and commits its own transactions, and return its result.
 
-    Only idempotent work may be retried: a message's processing, a scheduled job.
+    On SQLite, work that failed on a stale lock runs again, up to SQLITE_LOCK_RETRIES times in
+    all. Only idempotent work may be retried: a message's processing, a scheduled job. `what`
+    names the work in logs.
     """
     for attempt in range(1, SQLITE_LOCK_RETRIES + 1):
         try:
