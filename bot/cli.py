@@ -140,17 +140,24 @@ def _cmd_jobs(args) -> int:
     def local(value) -> str:
         return value.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if value else "-"
 
-    print(f"{'job':<14} {'schedule (cron)':<18} {'last run':<17} {'status':<7} {'ms':>9} {'next run':<17}")
+    header = ("job", "schedule (cron)", "last run", "status", "ms", "next run")
+    rows, errors = [], {}
     for status in statuses:
-        schedule = ",".join(f"{key}={value}" for key, value in status.job.cron.items())
         run = status.last_run
-        duration = f"{run.duration_ms:.0f}" if run else "-"
-        print(
-            f"{status.job.id:<14} {schedule:<18} {local(run.started_at if run else None):<17} "
-            f"{run.status if run else '-':<7} {duration:>9} {local(status.next_run_at):<17}"
-        )
+        rows.append((
+            status.job.id, ",".join(f"{key}={value}" for key, value in status.job.cron.items()),
+            local(run.started_at if run else None), run.status if run else "-",
+            f"{run.duration_ms:.0f}" if run else "-", local(status.next_run_at),
+        ))
         if run and run.error:
-            print(f"  last error: {run.error}")
+            errors[status.job.id] = run.error
+    # Columns as wide as their longest value: the weekly report's schedule is long.
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    for row in [header, *rows]:
+        cells = [value.rjust(width) if column == 4 else value.ljust(width) for column, (value, width) in enumerate(zip(row, widths))]
+        print("  ".join(cells).rstrip())
+        if row[0] in errors:
+            print(f"  last error: {errors[row[0]]}")
     return 0
 
 

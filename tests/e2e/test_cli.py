@@ -108,3 +108,18 @@ def test_worker_process_handles_stored_messages(tmp_path, db, world, emulator, r
         inspector.close()
         server.stop()
     assert worker.returncode == 0
+
+
+def test_jobs_lists_every_job_in_aligned_columns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert _run(["db", "upgrade"], {"DATABASE_URL": url}, cwd=tmp_path).returncode == 0
+    result = _run(["jobs"], {"DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["job", "schedule", "(cron)", "last", "run", "status", "ms", "next", "run"]
+    jobs = {row.split()[0]: row for row in rows}
+    assert {"pool_release", "stage_overdue", "daily_lists", "weekly_reports"} <= set(jobs)
+    # Every row's next-run time starts where the header's column does, the long weekly schedule too.
+    next_run = header.index("next run")
+    assert all(row[next_run:next_run + 2] == "20" for row in rows)
+    assert "day_of_week=mon,hour=9,minute=0" in jobs["weekly_reports"]
