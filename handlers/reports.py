@@ -12,6 +12,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.context import Context
@@ -28,18 +29,25 @@ log = logging.getLogger(__name__)
 
 
 class ReportSettings(BaseSettings):
-    """The folder for report files, read from `REPORTS_DIR` in the environment or `.env`."""
+    """The folder for report files and how long they are kept, read from `REPORTS_DIR` and
+    `REPORT_RETENTION_DAYS` in the environment or `.env`."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    # NOTE: nothing deletes old files here yet; WeCom needs them only until they are uploaded.
     reports_dir: Path = Path("var/reports")
+    # Files older than this are deleted once no unsent message names them (handlers.report_files).
+    report_retention_days: int = Field(default=30, ge=1)
 
 
 @lru_cache(maxsize=1)
+def report_settings() -> ReportSettings:
+    """Return the report settings, read once per process."""
+    return ReportSettings()
+
+
 def default_folder() -> Path:
-    """Return the reports folder from the settings, read once per process."""
-    return ReportSettings().reports_dir
+    """Return the reports folder from the settings."""
+    return report_settings().reports_dir
 
 
 def this_month(today: date) -> Period:

@@ -7,7 +7,7 @@ the dedup keys of what it stores make a second run send nothing new.
 """
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,8 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import report_delivery
 from handlers.report_delivery import GroupMessage, ReportTargetsError, load_report_groups
-from handlers.reports import default_folder, last_month, last_week
+from handlers.report_files import remove_old_report_files
+from handlers.reports import default_folder, last_month, last_week, report_settings
 from models.rules import load_rules
 from scheduler.jobs import JobSpec
 
@@ -83,6 +84,13 @@ def monthly_reconciliation(runtime: Runtime, now: datetime, folder: Path | None 
     log.info("reconciliation queued: month=%s messages=%d", report_delivery.month_id(month), len(notifications))
 
 
+def report_files_cleanup(runtime: Runtime, now: datetime, folder: Path | None = None) -> None:
+    """Delete report files older than the retention days that no unsent message needs."""
+    retention = timedelta(days=report_settings().report_retention_days)
+    with runtime.db.session() as session:
+        remove_old_report_files(session, folder or default_folder(), now - retention)
+
+
 def report_jobs(settings: Settings) -> tuple[JobSpec, ...]:
     """Return the report delivery jobs with the times the settings give."""
     weekly = settings.weekly_report_time
@@ -97,4 +105,5 @@ def report_jobs(settings: Settings) -> tuple[JobSpec, ...]:
             "reconciliation", monthly_reconciliation, {"hour": monthly.hour, "minute": monthly.minute},
             "send last month's reconciliation to finance on the first working day",
         ),
+        JobSpec("report_files_cleanup", report_files_cleanup, {"hour": 3, "minute": 0}, "delete old chart and workbook files"),
     )
