@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 
 # An attachment sent within this time after a note belongs to that note's visit.
 ATTACH_WINDOW = timedelta(hours=12)
+# An attachment kept unlinked belongs to the next note sent within this time: reps often send
+# the photos from the site first and type the note afterwards. Longer, and a photo of one
+# visit would land on the next visit's note.
+LINK_BEFORE_NOTE = timedelta(hours=2)
 
 
 def _latest_activity(ctx: Context) -> Activity | None:
@@ -48,3 +52,21 @@ def keep_attachment(ctx: Context, kind: str, fields: dict) -> Outcome:
     batch.finish()
     log.info("attachment kept: kind=%s activity_id=%s", kind, attachment.activity_id)
     return Outcome.text(wording.kept(kind, activity, fields.get("label")))
+
+
+def link_earlier_attachments(ctx: Context, batch: ChangeBatch, activity: Activity) -> int:
+    """Link the actor's unlinked attachments of the last LINK_BEFORE_NOTE to `activity`; return how many.
+
+    The batch records each change, so undoing the note unlinks them again.
+    """
+    query = select(Attachment).where(
+        Attachment.author_id == ctx.actor.id, Attachment.activity_id.is_(None),
+        Attachment.created_at >= ctx.now - LINK_BEFORE_NOTE,
+    )
+    attachments = list(ctx.session.scalars(query))
+    for attachment in attachments:
+        batch.updating(attachment)
+        attachment.activity = activity
+    if attachments:
+        log.info("earlier attachments linked: activity_id=%s count=%d", activity.id, len(attachments))
+    return len(attachments)

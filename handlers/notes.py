@@ -20,6 +20,7 @@ from handlers.deals import (
     DealUpdate, add_competitors, apply_lines, create_opportunity, mark_lost, move_forward_from_note,
     open_opportunities, pick_opportunity, set_amount,
 )
+from handlers.media import link_earlier_attachments
 from handlers.outcome import Outcome
 from handlers.wording import notes as wording
 from models.activity import Activity, FollowUpTask
@@ -202,6 +203,8 @@ def record_note(ctx: Context, text: str, facts, extracted: dict, choices: list[C
         batch.created(unlinked)
         _upsert_task(ctx, batch, None, unlinked, facts, None)
 
+    # Photos sent before the note go with it only when the note is about one customer.
+    attached = link_earlier_attachments(ctx, batch, records[0].activity) if len(records) == 1 else 0
     batch.finish()
     log.info("note recorded: actor=%d customers=%d changes=%d", ctx.actor.id, len(records), batch.count)
-    return Outcome.text(wording.note_summary(records, facts, ctx.today, unlinked is not None))
+    return Outcome.text(wording.note_summary(records, facts, ctx.today, unlinked is not None, attached))

@@ -11,6 +11,6 @@ def kept(kind: str, activity, label: str | None) -> str:
     if kind == "location" and label:
         what = f"位置「{label}」"
     if activity is None:
-        return f"📎 已保存{what},但你最近12小时没有拜访记录,它没有关联到任何客户。请先发拜访记录,再发{what}。{extra}"
+        return f"📎 已保存{what}。你最近12小时没有拜访记录;2小时内发这次拜访的文字记录,{what}会自动关联过去。{extra}"
     target = activity.customer.name if activity.customer else "上一条记录"
     return f"📎 已把{what}存到你最近一条拜访记录({target})。{extra}"

@@ -87,7 +87,8 @@ def _customer_block(record, facts, today: date) -> list[str]:
     return lines
 
 
-def note_summary(records, facts, today: date, unlinked: bool) -> str:
+def note_summary(records, facts, today: date, unlinked: bool, attached: int = 0) -> str:
+    """Summarise what a note recorded; `attached` counts earlier photos and files now linked to it."""
     if unlinked:
         lines = ["✅ 已记录,这条记录没有关联客户。"]
         if facts.due_date:
@@ -95,4 +96,6 @@ def note_summary(records, facts, today: date, unlinked: bool) -> str:
         lines.append("如果说的是某个客户,请写上客户名称再发一次,或回复「撤销」。")
         return fit_reply("\n".join(lines))
     blocks = ["\n".join(_customer_block(record, facts, today)) for record in records]
+    if attached:
+        blocks.append(f"📎 你刚才发的 {attached} 个附件(照片、位置等)已存到这条记录。")
     return fit_reply("\n\n".join(blocks) + "\n\n" + FIX_HINT)

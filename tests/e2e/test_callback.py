@@ -123,6 +123,26 @@ def test_unknown_sender_gets_polite_reply(live_bot):
     assert _count(live_bot.db, Activity) == 0
 
 
+def test_image_sent_before_note_joins_it(live_bot):
+    before = live_bot.last_message_id("zhangwei")
+    live_bot.device.send_image("zhangwei", "http://127.0.0.1/site.jpg", "MEDIA-SITE")
+    live_bot.wait_idle()
+    [kept] = [m["content"] for m in live_bot.inspector.messages(touser="zhangwei", after=before)]
+    assert kept == "📎 已保存照片。你最近12小时没有拜访记录;2小时内发这次拜访的文字记录,照片会自动关联过去。"
+
+    [summary] = live_bot.send("zhangwei", "今天拜访恒达王经理,聊了P.O42.5水泥的需求")
+    assert "📎 你刚才发的 1 个附件(照片、位置等)已存到这条记录。" in summary
+    with live_bot.db.session() as session:
+        attachment = session.scalars(select(Attachment)).one()
+        activity = session.scalars(select(Activity)).one()
+        assert attachment.activity_id == activity.id
+
+    live_bot.send("zhangwei", "撤销")
+    with live_bot.db.session() as session:
+        assert session.scalars(select(Activity)).all() == []
+        assert session.scalars(select(Attachment)).one().activity_id is None
+
+
 def test_image_kept_against_latest_activity(live_bot):
     live_bot.send("zhangwei", "今天拜访恒达王经理,聊了P.O42.5水泥的需求")
     after = live_bot.last_message_id("zhangwei")
