@@ -3,16 +3,16 @@ the stage-limit sweep together, then the daily task lists of 1,000 reps.
 
 Creates the database `zhongshu_bench_pipeline` and fills it with set-based SQL (INSERT … SELECT
 generate_series). Then it calls the job functions the scheduler calls: `pool_release` and
-`stage_overdue` on three working days in a row, then `daily_lists` and `daily_summary`. Each
+`stage_overdue` on four working days in a row, then `daily_lists` and `daily_summary`. Each
 job runs in its own transaction and writes its outbox rows. At the end the database is dropped.
 
     .venv/bin/python bench/pipeline.py [--customers 1000000] [--opportunities 1000000] [--reps 1000]
     .venv/bin/python bench/pipeline.py --template   # generate once into a kept template, then copy it
 
-With `--history 31` the jobs first run untimed on each working day of the 31 days before
-Monday, as if the system had been running for a month: every overdue stay is then recorded on
-the day it became overdue, and escalations fall due a few at a time. Without it, Monday is a
-first deployment that records every overdue stay at once, and Wednesday escalates them all.
+By default the jobs first run untimed on each working day of the 31 days before Monday, as if
+the system had been running for a month: every overdue stay is then recorded on the day it
+became overdue, and escalations fall due a few at a time. With `--history 0`, Monday is a first
+deployment that records every overdue stay at once, and Wednesday escalates them all.
 
 With `--template` the generated data is kept in `zhongshu_bench_pipeline_template`, and later
 runs with `--template` copy it instead of generating again (a copy takes seconds, generating
@@ -283,7 +283,10 @@ def main() -> int:
     parser.add_argument("--opportunities", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the database for inspection")
-    parser.add_argument("--history", type=int, default=0, metavar="DAYS", help="run the jobs untimed on the working days of the DAYS before Monday")
+    parser.add_argument(
+        "--history", type=int, default=31, metavar="DAYS",
+        help="run the jobs untimed on the working days of the DAYS before Monday; 0 for a first deployment",
+    )
     parser.add_argument("--template", action="store_true", help=f"copy {TEMPLATE}, generating it first if missing")
     parser.add_argument("--drop-template", action="store_true", help=f"drop {TEMPLATE} and exit")
     args = parser.parse_args()
