@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Date, Numeric, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handlers.changes import ChangeBatch
@@ -79,7 +80,14 @@ def undo_last(ctx: Context) -> Outcome:
     if not records:
         return Outcome.text(wording.NOTHING_TO_UNDO)
     label = records[0].batch_label
-    revert_batch(ctx.session, records)
+    try:
+        with ctx.session.begin_nested():
+            revert_batch(ctx.session, records)
+    except IntegrityError:
+        # A later record (a quote, a contract, a colleague's note) refers to a row the batch
+        # created. Deleting the row would orphan that record, so the savepoint rolls back.
+        log.info("batch undo refused: actor=%d label=%s reason=row still referenced", ctx.actor.id, label)
+        return Outcome.text(wording.undo_blocked(label))
     log.info("batch undone: actor=%d label=%s rows=%d", ctx.actor.id, label, len(records))
     return Outcome.text(wording.undone(label))
 

@@ -23,7 +23,7 @@ class StageAlert(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"))
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(String(20))
     stage_entered_at: Mapped[datetime]
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -46,6 +46,6 @@ class RuleNotice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     rule: Mapped[str] = mapped_column(String(40))
     event_key: Mapped[str] = mapped_column(String(60))
-    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id"), index=True)
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"), index=True)
     batch: Mapped[str] = mapped_column(String(40), index=True)
     sent_at: Mapped[datetime]

@@ -34,6 +34,14 @@ def undone(label: str) -> str:
     return f"↩️ 已撤销{UNDONE_LABELS.get(label, '上一条记录')}。"
 
 
+def undo_blocked(label: str) -> str:
+    record = UNDONE_LABELS.get(label, "上一条记录").split("(")[0]
+    return (
+        f"没有撤销:{record}已经被后来的报价、合同等记录用到,撤销会让那些记录对不上。这次没有做任何改动。\n"
+        "请用「改 金额 90万」「改 客户 名称」等方式更正。"
+    )
+
+
 def corrected(field: str, value, today: date) -> str:
     if field in ("amount", "payment_amount"):
         shown = money(value)

@@ -1,14 +1,19 @@
 """Chinese commands through the live callback: help, customers, stages, corrections, undo."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from bot.runtime import Runtime
 from models.activity import Activity, FollowUpTask
 from models.audit import ChangeRecord
+from models.commerce import Quote
 from models.crm import Customer
+from models.discipline import StageAlert
 from models.pipeline import Opportunity, StageChange
+from scheduler.pipeline_jobs import stage_overdue
+from tests.e2e.test_quotes import _set_prices
 
 NOW = datetime.fromisoformat("2026-12-04T10:00:00+08:00")
 NOTE = "今天拜访宏远建设李总,C30混凝土需要3000方左右,预算九十万,下周三前给他们报价"
@@ -147,3 +152,33 @@ def test_new_customer_cancelled_records_nothing(live_bot):
 def test_answer_without_question(live_bot):
     [reply] = live_bot.send("zhangwei", "2")
     assert "没有需要你回复" in reply
+
+
+def test_undo_note_after_a_stage_alert(live_bot, bot_settings):
+    live_bot.send("zhangwei", NOTE, now=NOW)
+    stage_overdue(Runtime.from_settings(bot_settings), NOW + timedelta(days=10))  # the quote is overdue by then
+    with live_bot.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(StageAlert)) == 1
+
+    *_reminder, reply = live_bot.send("zhangwei", "撤销")  # the sweep's reminder may arrive first
+    assert "已撤销上一条拜访记录" in reply
+    with live_bot.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Opportunity)) == 0
+        assert session.scalar(select(func.count()).select_from(StageAlert)) == 0
+
+
+def test_undo_refused_once_a_quote_uses_the_note(live_bot):
+    _set_prices(live_bot.db)
+    live_bot.send("zhangwei", "今天拜访恒达王经理,P.O42.5水泥要500吨,预算16万", now=NOW)
+    [quoted] = live_bot.send("zhangwei", "给恒达报价 P.O42.5 500吨 单价318")
+    assert "BJ-" in quoted
+
+    [reply] = live_bot.send("zhangwei", "撤销")
+    assert reply == (
+        "没有撤销:上一条拜访记录已经被后来的报价、合同等记录用到,撤销会让那些记录对不上。这次没有做任何改动。\n"
+        "请用「改 金额 90万」「改 客户 名称」等方式更正。"
+    )
+    with live_bot.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Quote)) == 1
+        assert session.scalar(select(func.count()).select_from(Activity)) == 1
+        assert session.scalar(select(func.count()).select_from(ChangeRecord).where(ChangeRecord.undone_at.is_not(None))) == 0
