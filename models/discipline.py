@@ -12,24 +12,18 @@ class StageAlert(Base):
     """An opportunity found past its stage's time limit, for one stay in that stage.
 
     A stay is identified by `stage_entered_at`, so an opportunity that leaves the stage and
-    comes back starts a new row. `first_reminded_at` starts the escalation clock, and `owner_id`
-    is the owner at that time. The daily reminders themselves are outbox rows.
+    comes back starts a new row; the two make the primary key. `first_reminded_at` starts the escalation clock. The daily
+    reminders and the escalation messages themselves are outbox rows, which name their recipients.
     """
 
     __tablename__ = "stage_alerts"
-    __table_args__ = (
-        UniqueConstraint("opportunity_id", "stage_entered_at", name="uq_stage_alerts_opportunity_entered"),
-        Index("ix_stage_alerts_escalation", "escalated_at", "first_reminded_at"),
-    )
+    __table_args__ = (Index("ix_stage_alerts_escalation", "escalated_at", "first_reminded_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"))
+    opportunity_id: Mapped[int] = mapped_column(ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True)
+    stage_entered_at: Mapped[datetime] = mapped_column(primary_key=True)
     stage: Mapped[str] = mapped_column(String(20))
-    stage_entered_at: Mapped[datetime]
-    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     first_reminded_at: Mapped[datetime]
     escalated_at: Mapped[datetime | None]
-    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class RuleNotice(Base):

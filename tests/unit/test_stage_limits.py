@@ -208,7 +208,21 @@ def test_reminder_then_escalation(runtime, db, world):
         alert = session.scalars(select(StageAlert).where(StageAlert.opportunity_id == opportunity_id)).one()
     assert alert.first_reminded_at == at(3)
     assert alert.escalated_at == at(7)
-    assert alert.escalated_to_id == _user(db, "zhaomin").id
+
+
+def test_escalation_without_manager_is_logged(runtime, db, world, caplog):
+    opportunity_id = _open(db, HENGDA, Stage.LEAD, at(30, month=11))
+    with db.session() as session:
+        session.execute(update(User).where(User.userid == "zhangwei").values(manager_id=None))
+
+    for day in (3, 4, 7):
+        stage_overdue(runtime, at(day))
+
+    assert "stage escalation has no manager: alerts=1" in caplog.text
+    assert "zhaomin" not in _outbox(db)
+    with db.session() as session:
+        alert = session.scalars(select(StageAlert).where(StageAlert.opportunity_id == opportunity_id)).one()
+    assert alert.escalated_at == at(7)  # marked, so the warning is not repeated every day
 
 
 def test_moving_on_stops_reminders(runtime, db, world):
