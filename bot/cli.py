@@ -153,8 +153,11 @@ def _cmd_jobs(args) -> int:
             errors[status.job.id] = run.error
     # Columns as wide as their longest value: the weekly report's schedule is long.
     widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    duration_column = header.index("ms")
     for row in [header, *rows]:
-        cells = [value.rjust(width) if column == 4 else value.ljust(width) for column, (value, width) in enumerate(zip(row, widths))]
+        cells = []
+        for column, (value, width) in enumerate(zip(row, widths)):
+            cells.append(value.rjust(width) if column == duration_column else value.ljust(width))
         print("  ".join(cells).rstrip())
         if row[0] in errors:
             print(f"  last error: {errors[row[0]]}")

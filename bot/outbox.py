@@ -62,23 +62,29 @@ def enqueue_reply(
     if dedup_key and already_queued(session, dedup_key):
         log.info("outbox row skipped: dedup key already queued")
         return []
-    rows = []
-    for index, payload in enumerate(_payloads(reply)):
-        row = OutboundMessage(
-            recipient=recipient, kind=payload["msgtype"], payload=payload,
-            dedup_key=f"{dedup_key}:{index}" if dedup_key else None,
-            in_reply_to=in_reply_to, not_before=not_before or utcnow(),
-        )
-        session.add(row)
-        rows.append(row)
+    rows = [
+        OutboundMessage(**values, in_reply_to=in_reply_to)
+        for values in _row_values(recipient, reply, dedup_key, not_before or utcnow())
+    ]
+    session.add_all(rows)
     session.flush()
     return rows
 
 
+def _row_values(recipient: str, reply: Reply, dedup_key: str | None, not_before: datetime) -> list[dict]:
+    """Return the column values of the outbox rows of one reply: one row per part, keyed `<dedup_key>:<part>`."""
+    return [
+        {
+            "recipient": recipient, "kind": payload["msgtype"], "payload": payload,
+            "dedup_key": f"{dedup_key}:{index}" if dedup_key else None, "not_before": not_before,
+        }
+        for index, payload in enumerate(_payloads(reply))
+    ]
+
+
 def already_queued(session: Session, dedup_key: str) -> bool:
-    """Tell whether a message with this dedup key (its first part) is in the outbox."""
-    first_part = f"{dedup_key}:0"
-    return session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedup_key == first_part)) is not None
+    """Tell whether a message with this dedup key is in the outbox."""
+    return bool(queued_keys(session, [dedup_key]))
 
 
 def enqueue_notifications(session: Session, notifications: list[Notification]) -> int:
@@ -98,13 +104,7 @@ def enqueue_notifications(session: Session, notifications: list[Notification]) -
             if key in seen:
                 continue
             seen.add(key)
-        rows.extend(
-            {
-                "recipient": notification.recipient, "kind": payload["msgtype"], "payload": payload,
-                "dedup_key": f"{key}:{index}" if key else None, "not_before": now,
-            }
-            for index, payload in enumerate(_payloads(notification.reply))
-        )
+        rows.extend(_row_values(notification.recipient, notification.reply, key, now))
     if rows:
         # A Core INSERT of many rows skips the ORM's per-object bookkeeping.
         session.execute(insert(OutboundMessage), rows)

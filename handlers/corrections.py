@@ -86,7 +86,7 @@ def undo_last(ctx: Context) -> Outcome:
     except IntegrityError:
         # A later record (a quote, a contract, a colleague's note) refers to a row the batch
         # created. Deleting the row would orphan that record, so the savepoint rolls back.
-        log.info("batch undo refused: actor=%d label=%s reason=row still referenced", ctx.actor.id, label)
+        log.info("batch undo rejected: actor=%d label=%s reason=created row still referenced", ctx.actor.id, label)
         return Outcome.text(wording.undo_blocked(label))
     log.info("batch undone: actor=%d label=%s rows=%d", ctx.actor.id, label, len(records))
     return Outcome.text(wording.undone(label))

@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, func, insert, literal, select, tuple_, upda
 from sqlalchemy.orm import Session
 
 from handlers.outcome import Notification, Text
-from handlers.stage_limits import ranked
+from handlers.stage_limits import first_per_group, name_of
 from handlers.wording import pool as wording
 from handlers.wording.format import local_day
 from models.base import UTCDateTime
@@ -90,10 +90,10 @@ def release_idle_customers(session: Session, rules: PoolRules, now: datetime) ->
 def _release_at_once(session: Session, idle, values: list) -> int:
     """Clear the owners and write the events in one PostgreSQL statement with a writing CTE.
 
-    The UPDATE finds the idle customers itself, in table order. Its RETURNING list holds new
+    The UPDATE finds the idle customers itself, in table order. Its RETURNING list contains new
     values only, so the former owners come from the same condition read in the statement's
-    snapshot, and only customers the UPDATE did release get an event: a customer followed up
-    while the release waited for its row lock is skipped by both.
+    snapshot. Only customers the UPDATE released get an event, so a customer followed up while
+    the release waited for its row lock gets neither.
     """
     before = idle.cte("idle")
     cleared = (
@@ -122,20 +122,16 @@ def _release_in_two_steps(session: Session, idle, values: list, batch: str) -> i
 def _released_rows(session: Session, batch: str):
     """Return the batch's first RELEASE_LISTED customers per former owner, with `rank` and `total`.
 
-    Ranked by customer id on the events alone; names and follow-up dates are looked up for the
-    listed rows only, because a day's batch can release tens of thousands of customers.
+    The events alone are ranked by customer id. Names and follow-up dates are looked up for the
+    returned rows only, because a day's batch can release tens of thousands of customers.
     """
     query = select(PoolEvent.customer_id, PoolEvent.from_owner_id).where(PoolEvent.batch == batch)
-    rows = ranked(query, "from_owner_id", ["customer_id"])
-    customer = select(Customer.name, Customer.last_follow_up_at).where(Customer.id == rows.c.customer_id)
-    name = customer.with_only_columns(Customer.name).scalar_subquery()
-    followed_up = customer.with_only_columns(Customer.last_follow_up_at).scalar_subquery()
-    listed = (
-        select(rows, name.label("name"), followed_up.label("last_follow_up_at"))
-        .where(rows.c.rank <= wording.RELEASE_LISTED)
-        .order_by(rows.c.from_owner_id, rows.c.rank)
-    )
-    return session.execute(listed).all()
+
+    def lookups(rows):
+        followed_up = select(Customer.last_follow_up_at).where(Customer.id == rows.c.customer_id).scalar_subquery()
+        return [name_of(Customer, rows.c.customer_id, "name"), followed_up.label("last_follow_up_at")]
+
+    return first_per_group(session, query, "from_owner_id", ["customer_id"], wording.RELEASE_LISTED, lookups)
 
 
 def _people(session: Session, user_ids: list[int]) -> dict:

@@ -8,6 +8,7 @@ reminder, which starts the escalation clock.
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy import Select, and_, exists, false, func, literal, or_, select, 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Subquery
 
 from handlers.context import SHANGHAI
 from handlers.outcome import Notification, Text
@@ -112,10 +113,26 @@ def ranked(query: Select, group: str, order_by: list):
     ).subquery()
 
 
-def first_per_group(session: Session, query: Select, group: str, order_by: list, limit: int):
-    """Return up to `limit` rows of `query` per value of its column `group`, with `rank` and `total`."""
+def first_per_group(
+    session: Session, query: Select, group: str, order_by: list, limit: int,
+    lookups: Callable[[Subquery], list[ColumnElement]] | None = None,
+):
+    """Return up to `limit` rows of `query` per value of its column `group`, with `rank` and `total`.
+
+    `lookups` builds extra labelled columns from the ranked rows, such as a customer's name.
+    They are computed for the returned rows only, one index probe each, which matters when a
+    group holds thousands of rows: PostgreSQL cannot estimate how many rows the rank filter
+    keeps, and as a join it hashed every customer.
+    """
     rows = ranked(query, group, order_by)
-    return session.execute(select(rows).where(rows.c.rank <= limit).order_by(rows.c[group], rows.c.rank)).all()
+    extra = lookups(rows) if lookups else []
+    listed = select(rows, *extra).where(rows.c.rank <= limit).order_by(rows.c[group], rows.c.rank)
+    return session.execute(listed).all()
+
+
+def name_of(model, id_column: ColumnElement, label: str) -> ColumnElement:
+    """Return the `name` of the `model` row whose id is in `id_column`, as a labelled scalar subquery."""
+    return select(model.name).where(model.id == id_column).scalar_subquery().label(label)
 
 
 def overdue_by_owner(session: Session, rules: PipelineRules, today: date, owners: Select | None = None, limit: int = MAX_LISTED) -> dict[int, tuple[int, list[OverdueItem]]]:
@@ -127,13 +144,12 @@ def overdue_by_owner(session: Session, rules: PipelineRules, today: date, owners
     ).where(overdue_condition(rules, today))
     if owners is not None:
         query = query.where(Opportunity.owner_id.in_(owners))
-    # Customer names are looked up after ranking, one index probe per listed row. PostgreSQL
-    # cannot estimate how many rows the rank filter keeps, and as a join it hashed all customers.
-    rows = ranked(query, "owner_id", ["stage_entered_at", "opportunity_id"])
-    customer = select(Customer.name).where(Customer.id == rows.c.customer_id).scalar_subquery()
-    listed = select(rows, customer.label("customer")).where(rows.c.rank <= limit).order_by(rows.c.owner_id, rows.c.rank)
+    rows = first_per_group(
+        session, query, "owner_id", ["stage_entered_at", "opportunity_id"], limit,
+        lambda ranked_rows: [name_of(Customer, ranked_rows.c.customer_id, "customer")],
+    )
     result: dict[int, tuple[int, list[OverdueItem]]] = {}
-    for row in session.execute(listed):
+    for row in rows:
         total, items = result.setdefault(row.owner_id, (row.total, []))
         items.append(_overdue_item(rules, row))
     return result
@@ -200,8 +216,8 @@ def _record_new_stays(session: Session, rules: PipelineRules, now: datetime, tod
 def _escalate(session: Session, rules: PipelineRules, now: datetime, today: date) -> int:
     """Mark the stays whose first reminder is old enough as escalated.
 
-    The escalation goes to the owner's manager, looked up when the messages are built in the
-    same transaction; the outbox row of that message records the recipient.
+    The escalation goes to the owner's manager, whom the messages look up in the same
+    transaction. The outbox row of each message records its recipient.
     """
     latest = rules.stage_limits.latest_escalating_reminder(today, rules.calendar)
     if latest is None:
@@ -219,10 +235,8 @@ def _escalate(session: Session, rules: PipelineRules, now: datetime, today: date
 def _alert_rows(session: Session, condition, group: str, limit: int):
     """Return the alerts matching `condition`, up to `limit` per `group` column, with totals.
 
-    Each row carries its opportunity's owner and the owner's `manager_id`.
-
-    Names are looked up for the listed rows only, as in overdue_by_owner: on the day a backlog
-    escalates, a join before ranking would fetch a customer name for each of 180,000 alerts.
+    Each row carries its opportunity's owner and the owner's `manager_id`, and the customer and
+    owner names of the returned rows only: on the day a backlog escalates, 180,000 alerts match.
     """
     query = (
         select(
@@ -233,15 +247,10 @@ def _alert_rows(session: Session, condition, group: str, limit: int):
         .join(User, User.id == Opportunity.owner_id)
         .where(condition)
     )
-    rows = ranked(query, group, ["owner_id", "stage_entered_at", "opportunity_id"])
-    customer = select(Customer.name).where(Customer.id == rows.c.customer_id).scalar_subquery()
-    owner = select(User.name).where(User.id == rows.c.owner_id).scalar_subquery()
-    listed = (
-        select(rows, customer.label("customer"), owner.label("owner_name"))
-        .where(rows.c.rank <= limit)
-        .order_by(rows.c[group], rows.c.rank)
+    return first_per_group(
+        session, query, group, ["owner_id", "stage_entered_at", "opportunity_id"], limit,
+        lambda rows: [name_of(Customer, rows.c.customer_id, "customer"), name_of(User, rows.c.owner_id, "owner_name")],
     )
-    return session.execute(listed).all()
 
 
 def _reminder_notifications(session: Session, rules: PipelineRules, today: date) -> list[Notification]:

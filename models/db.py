@@ -62,11 +62,11 @@ class Database:
         self.engine.dispose()
 
 
-def retry_if_locked(db: Database, work: Callable[[], T], what: str) -> T:
+def retry_if_locked(db: Database, work: Callable[[], T], label: str) -> T:
     """Run `work`, which opens and commits its own transactions, and return its result.
 
     On SQLite, work that failed on a stale lock runs again, up to SQLITE_LOCK_RETRIES times in
-    all. Only idempotent work may be retried: a message's processing, a scheduled job. `what`
+    all. Only idempotent work may be retried: a message's processing, a scheduled job. `label`
     names the work in logs.
     """
     for attempt in range(1, SQLITE_LOCK_RETRIES + 1):
@@ -76,6 +76,6 @@ def retry_if_locked(db: Database, work: Callable[[], T], what: str) -> T:
             locked = db.is_sqlite and "database is locked" in str(error)
             if not locked or attempt == SQLITE_LOCK_RETRIES:
                 raise
-            log.warning("sqlite locked, retrying %s: attempt=%d", what, attempt)
+            log.warning("sqlite database locked, retrying %s: attempt=%d error=%s", label, attempt, error.orig)
             time.sleep(0.05 * attempt)
     raise AssertionError("unreachable: the last attempt returns or raises")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.outbox import enqueue_appchat_reply, enqueue_reply, enqueue_robot_reply
+from bot.outbox import enqueue_appchat_reply, enqueue_notifications, enqueue_robot_reply
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import report_delivery
@@ -78,8 +78,7 @@ def monthly_reconciliation(runtime: Runtime, now: datetime, folder: Path | None 
     month = last_month(today)
     with runtime.db.session() as session:
         notifications = report_delivery.finance_reconciliation(session, month, folder or default_folder())
-        for notification in notifications:
-            enqueue_reply(session, notification.recipient, notification.reply, dedup_key=notification.dedup_key)
+        enqueue_notifications(session, notifications)
     runtime.outbox_signal.set()
     log.info("reconciliation queued: month=%s messages=%d", report_delivery.month_id(month), len(notifications))
 
