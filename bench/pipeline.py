@@ -10,13 +10,13 @@ job runs in its own transaction and writes its outbox rows. At the end the datab
     .venv/bin/python bench/pipeline.py --template   # generate once into a kept template, then copy it
 
 By default the jobs first run untimed on each working day of the 31 days before Monday, as if
-the system had been running for a month: every overdue stay is then recorded on the day it
+the system had been running for a month. Every overdue stay is then recorded on the day it
 became overdue, and escalations fall due a few at a time. With `--history 0`, Monday is a first
 deployment that records every overdue stay at once, and Wednesday escalates them all.
 
 With `--template` the generated data is kept in `zhongshu_bench_pipeline_template`, and later
 runs with `--template` copy it instead of generating again (a copy takes seconds, generating
-minutes). The template is not dropped; `--drop-template` drops it and exits.
+minutes). The template is kept until `--drop-template` drops it.
 
 Targets: pool release plus stage sweep within 5 s; the morning lists of 1,000 reps within 10 s.
 """
@@ -122,7 +122,7 @@ GENERATE = [
 
 
 def _admin(admin_url: str, *statements: str) -> list:
-    """Run `statements` outside a transaction (CREATE DATABASE needs that); return their rows."""
+    """Run `statements` outside a transaction, as CREATE DATABASE requires, and return their rows."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         results = [connection.execute(text(statement)) for statement in statements]

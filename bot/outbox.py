@@ -88,10 +88,10 @@ def already_queued(session: Session, dedup_key: str) -> bool:
 
 
 def enqueue_notifications(session: Session, notifications: list[Notification]) -> int:
-    """Store many notifications with one dedup lookup per 500 keys and one INSERT; return the rows stored.
+    """Store many notifications with one dedup lookup per 500 keys and one INSERT, and return the rows stored.
 
-    Scheduled jobs notify hundreds of people at once; `enqueue_reply` per notification costs two
-    round trips each. A key seen before, or twice in `notifications`, is stored once.
+    Scheduled jobs notify hundreds of people at once, and `enqueue_reply` costs two round trips
+    per notification. A key seen before, or twice in `notifications`, is stored once.
     """
     seen = queued_keys(session, [n.dedup_key for n in notifications if n.dedup_key])
     if seen:

@@ -55,7 +55,7 @@ def keep_attachment(ctx: Context, kind: str, fields: dict) -> Outcome:
 
 
 def link_earlier_attachments(ctx: Context, batch: ChangeBatch, activity: Activity) -> int:
-    """Link the actor's unlinked attachments of the last LINK_BEFORE_NOTE to `activity`; return how many.
+    """Link the actor's unlinked attachments of the last LINK_BEFORE_NOTE to `activity`, and return how many.
 
     The batch records each change, so undoing the note unlinks them again.
     """

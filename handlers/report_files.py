@@ -1,7 +1,7 @@
 """Removing old chart images and workbooks from the reports folder.
 
 Every chart and workbook is written to its own file and uploaded to WeCom when the outbox
-sends it; after that nothing reads it. A file is kept while a pending or sending outbox row
+sends it. After that nothing reads it. A file is kept while a pending or sending outbox row
 names it, however old it is, so a long WeCom outage loses no chart.
 """
 
@@ -27,7 +27,7 @@ def _waiting_paths(session: Session) -> set[Path]:
 
 def remove_old_report_files(session: Session, folder: Path, older_than: datetime) -> int:
     """Delete the files under `folder` last changed before `older_than` that no unsent
-    message names, then the folders left empty; return the number of files deleted."""
+    message names, and then the folders left empty. Return the number of files deleted."""
     if not folder.is_dir():
         return 0
     waiting = _waiting_paths(session)

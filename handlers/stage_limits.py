@@ -120,9 +120,9 @@ def first_per_group(
     """Return up to `limit` rows of `query` per value of its column `group`, with `rank` and `total`.
 
     `lookups` builds extra labelled columns from the ranked rows, such as a customer's name.
-    They are computed for the returned rows only, one index probe each, which matters when a
-    group holds thousands of rows: PostgreSQL cannot estimate how many rows the rank filter
-    keeps, and as a join it hashed every customer.
+    They are computed for the returned rows only, one index probe each. A group can contain
+    thousands of rows, and PostgreSQL cannot estimate how many the rank filter keeps, so as a
+    join it hashed every customer.
     """
     rows = ranked(query, group, order_by)
     extra = lookups(rows) if lookups else []
@@ -203,8 +203,8 @@ def _record_new_stays(session: Session, rules: PipelineRules, now: datetime, tod
     ).where(overdue_condition(rules, today), _reachable_owner())
     if session.scalar(select(StageAlert.opportunity_id).limit(1)) is not None:
         # Most overdue stays were recorded on earlier days. Leaving them out halves the time
-        # ON CONFLICT takes to reject them. Against an empty table the anti join is skipped;
-        # see insert_new_rows for what PostgreSQL would do there.
+        # ON CONFLICT takes to reject them. Against an empty table the anti join is skipped,
+        # because PostgreSQL would plan it as insert_new_rows describes.
         recorded = exists().where(
             StageAlert.opportunity_id == Opportunity.id, StageAlert.stage_entered_at == Opportunity.stage_entered_at
         )

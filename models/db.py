@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 # SQLite fails a transaction at once ("database is locked") when it read before another
-# writer committed and then tries to write; running the whole transaction again succeeds.
+# writer committed and then tries to write. Running the whole transaction again succeeds.
 SQLITE_LOCK_RETRIES = 3
 
 

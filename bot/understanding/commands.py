@@ -1,8 +1,8 @@
 """The command grammar: Chinese commands typed in the chat, parsed into typed intents.
 
 Any text that is not a command is a visit note. The commands of quotes, discounts and
-contracts live in deal_commands.py, those of customer service in service_commands.py; this
-module re-exports them, so callers import every command from here.
+contracts are in deal_commands.py, and those of customer service in service_commands.py.
+This module re-exports them, so callers import every command from here.
 """
 
 import re

@@ -167,7 +167,7 @@ def test_undo_note_after_a_stage_alert(live_bot, bot_settings):
         assert session.scalar(select(func.count()).select_from(StageAlert)) == 0
 
 
-def test_undo_refused_once_a_quote_uses_the_note(live_bot):
+def test_undo_rejected_after_a_quote(live_bot):
     _set_prices(live_bot.db)
     live_bot.send("zhangwei", "今天拜访恒达王经理,P.O42.5水泥要500吨,预算16万", now=NOW)
     [quoted] = live_bot.send("zhangwei", "给恒达报价 P.O42.5 500吨 单价318")

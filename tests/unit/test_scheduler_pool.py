@@ -197,7 +197,7 @@ def test_warning_skips_overdue_and_released(runtime, db, start):
     assert HONGYUAN in warning
 
 
-def test_long_release_lists_first_customers_and_counts_the_rest(runtime, db, start):
+def test_long_release_counts_the_rest(runtime, db, start):
     owner_id = _user_id(db, "zhangwei")
     idle_since = start - timedelta(days=20)
     with db.session() as session:
@@ -211,7 +211,8 @@ def test_long_release_lists_first_customers_and_counts_the_rest(runtime, db, sta
 
     [to_rep] = _outbox(db)["zhangwei"]
     assert to_rep.startswith("📤 以下 25 个客户超过 15 天没有跟进")
-    assert "测试批量客户00有限公司" in to_rep and "测试批量客户19有限公司" in to_rep
+    assert "测试批量客户00有限公司" in to_rep
+    assert "测试批量客户19有限公司" in to_rep
     assert "测试批量客户20有限公司" not in to_rep
     assert "……另有 5 个,发「公海」可以查看。" in to_rep
     assert to_rep.endswith("请联系区域总监分配。")  # the cooldown line is never cut off
